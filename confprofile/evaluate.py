@@ -1,0 +1,70 @@
+"""Evaluation against gold labels: the only module that opens gold-label files.
+
+Gold files (``runs/<profile>/data/gold/<split>.jsonl``) hold one line per user:
+``{"user_id": ..., "labels": {attribute: label}, "clues": {attribute: clue strength}}``.
+``clues`` is the generator's record of how strong the evidence it rendered was (explicit,
+strong, weak, none, misleading); it is for analysis only, like the labels.
+
+Teacher, voting, calibration, SFT and RL code must not import this module (a test checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from confprofile import metrics
+from confprofile.errors import RecordError
+from confprofile.records import read_jsonl
+from confprofile.taxonomy import Taxonomy
+
+
+def read_gold(path: str | Path, taxonomy: Taxonomy) -> pd.DataFrame:
+    """Gold labels as a long table: ``user_id, attribute, gold, clue``. Validates every label."""
+    rows = []
+    for n, obj in read_jsonl(path):
+        if not isinstance(obj, dict) or not isinstance(obj.get("user_id"), str):
+            raise RecordError(path, n, "user_id", "expected an object with a string user_id")
+        labels = obj.get("labels")
+        if not isinstance(labels, dict):
+            raise RecordError(path, n, "labels", "expected an object mapping attribute to label")
+        clues = obj.get("clues") or {}
+        for attr in taxonomy:
+            lab = labels.get(attr.name)
+            if lab not in attr.labels:
+                raise RecordError(path, n, f"labels.{attr.name}",
+                                  f"{lab!r} is not a label of '{attr.name}' ({', '.join(attr.labels)})")
+            rows.append({"user_id": obj["user_id"], "attribute": attr.name, "gold": lab,
+                         "clue": clues.get(attr.name)})
+    return pd.DataFrame(rows, columns=["user_id", "attribute", "gold", "clue"])
+
+
+def score(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy) -> dict:
+    """Per-attribute macro-F1 and their average, for a ``user_id, attribute, label`` table.
+
+    Users missing from ``pred`` count as abstentions. Returns
+    ``{"f1": {attribute: f1}, "avg_f1": mean, "n_users": n}`` (F1 on a 0-100 scale, as the
+    paper reports it).
+    """
+    merged = gold.merge(pred[["user_id", "attribute", "label"]], on=["user_id", "attribute"], how="left")
+    f1 = {}
+    for attr in taxonomy:
+        m = merged[merged["attribute"] == attr.name]
+        labels = m["label"].where(m["label"].notna(), None).tolist()
+        f1[attr.name] = 100.0 * metrics.macro_f1(m["gold"].tolist(), labels, attr.labels)
+    return {"f1": f1, "avg_f1": float(np.mean(list(f1.values()))), "n_users": int(gold["user_id"].nunique())}
+
+
+def label_distribution(table: pd.DataFrame, taxonomy: Taxonomy, column: str) -> dict[str, dict[str, float]]:
+    """Share of each label per attribute in ``table[column]`` (abstentions excluded)."""
+    out: dict[str, dict[str, float]] = {}
+    for attr in taxonomy:
+        col = table.loc[table["attribute"] == attr.name, column].dropna()
+        col = col[col.isin(attr.labels)]
+        n = max(len(col), 1)
+        counts: Mapping[str, int] = col.value_counts().to_dict()
+        out[attr.name] = {lab: counts.get(lab, 0) / n for lab in attr.labels}
+    return out

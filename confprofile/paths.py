@@ -1,0 +1,62 @@
+"""Where every stage reads and writes, per run profile.
+
+Committed outputs: ``results/<profile>/`` and ``figures/<profile>/``.
+Run artifacts (data, caches, checkpoints), git-ignored: ``runs/<profile>/``.
+Gold labels live apart, under ``runs/<profile>/data/gold/``; only evaluation code opens them.
+
+The repository root is the folder holding ``confprofile/``; ``CONFPROFILE_ROOT`` overrides it
+(tests point it at a temporary folder).
+
+>>> data_dir("smoke").relative_to(root()).as_posix()
+'runs/smoke/data'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+GOLD_DIRNAME = "gold"
+
+
+def root() -> Path:
+    env = os.environ.get("CONFPROFILE_ROOT")
+    return Path(env).resolve() if env else Path(__file__).resolve().parent.parent
+
+
+def run_dir(profile: str) -> Path:
+    return root() / "runs" / profile
+
+
+def data_dir(profile: str) -> Path:
+    """Benchmark records: ``<split>.jsonl`` (no labels)."""
+    return run_dir(profile) / "data"
+
+
+def records_path(profile: str, split: str) -> Path:
+    return data_dir(profile) / f"{split}.jsonl"
+
+
+def gold_dir(profile: str) -> Path:
+    """Gold labels, one file per split. Evaluation and monitoring only."""
+    return data_dir(profile) / GOLD_DIRNAME
+
+
+def gold_path(profile: str, split: str) -> Path:
+    return gold_dir(profile) / f"{split}.jsonl"
+
+
+def results_dir(profile: str) -> Path:
+    return root() / "results" / profile
+
+
+def figures_dir(profile: str) -> Path:
+    return root() / "figures" / profile
+
+
+def notebooks_dir() -> Path:
+    return root() / "notebooks"
+
+
+def params_path(profile: str) -> Path:
+    return notebooks_dir() / "params" / f"{profile}.yaml"

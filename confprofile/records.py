@@ -1,0 +1,209 @@
+"""ProfileBench record format: one user per JSONL line, heterogeneous and mostly optional.
+
+A record is what a teacher sees of a user. Only ``user_id`` is required; every other field may
+be missing or null, as on a real platform. Gold labels never live in a record: they are in a
+file of their own (see ``confprofile.evaluate``).
+
+Fields (types as JSON):
+
+====================  ==========================================================  =========
+field                 type                                                        example
+====================  ==========================================================  =========
+user_id               string, unique in its file                                  "u00017"
+nickname              string                                                      "xiaoyu"
+bio                   string                                                      "nurse, night owl"
+posts                 list of {title: string, tags: list of string}               ...
+watch_history         list of {category: string, title: string,                  ...
+                      watch_ratio: number in [0, 1]}
+comments              list of string
+searches              list of string
+follows               list of string (account names)
+device                string                                                      "iPhone 15 Pro"
+location              {province: string or null, city_tier: string or null}       ...
+activity_hours        list of 24 non-negative integers (sessions per hour of day)
+====================  ==========================================================  =========
+
+Unknown extra fields are kept and rendered as ``key: value`` so converted datasets lose
+nothing. Validation errors name the file, line and field:
+
+>>> validate_record({"user_id": "u1", "posts": [{"title": 3}]}, "users.jsonl", 7)
+Traceback (most recent call last):
+...
+confprofile.errors.RecordError: users.jsonl:7: field 'posts[0].title': expected a string, got int
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from confprofile.errors import RecordError
+
+LIST_OF_STR = ("comments", "searches", "follows")
+OPTIONAL_STR = ("nickname", "bio", "device")
+KNOWN_FIELDS = ("user_id", *OPTIONAL_STR, "posts", "watch_history", *LIST_OF_STR, "location", "activity_hours")
+
+
+def _type(v: object) -> str:
+    return type(v).__name__ if v is not None else "null"
+
+
+def validate_record(rec: object, path: str | Path = "<record>", line: int | None = None) -> dict:
+    """Check one record against the format; return it unchanged or raise ``RecordError``."""
+
+    def fail(field: str | None, problem: str) -> RecordError:
+        return RecordError(path, line, field, problem)
+
+    def want_str(v: object, field: str) -> None:
+        if not isinstance(v, str):
+            raise fail(field, f"expected a string, got {_type(v)}")
+
+    def want_list(v: object, field: str) -> list:
+        if not isinstance(v, list):
+            raise fail(field, f"expected a list, got {_type(v)}")
+        return v
+
+    if not isinstance(rec, dict):
+        raise fail(None, f"expected a JSON object, got {_type(rec)}")
+    if "user_id" not in rec:
+        raise fail("user_id", "missing (every record needs one)")
+    if not isinstance(rec["user_id"], str) or not rec["user_id"].strip():
+        raise fail("user_id", "expected a non-empty string")
+    for f in OPTIONAL_STR:
+        if rec.get(f) is not None:
+            want_str(rec[f], f)
+    for f in LIST_OF_STR:
+        if rec.get(f) is not None:
+            for i, v in enumerate(want_list(rec[f], f)):
+                want_str(v, f"{f}[{i}]")
+    if rec.get("posts") is not None:
+        for i, p in enumerate(want_list(rec["posts"], "posts")):
+            if not isinstance(p, dict):
+                raise fail(f"posts[{i}]", f"expected an object, got {_type(p)}")
+            want_str(p.get("title"), f"posts[{i}].title")
+            for j, t in enumerate(want_list(p.get("tags", []), f"posts[{i}].tags")):
+                want_str(t, f"posts[{i}].tags[{j}]")
+    if rec.get("watch_history") is not None:
+        for i, w in enumerate(want_list(rec["watch_history"], "watch_history")):
+            if not isinstance(w, dict):
+                raise fail(f"watch_history[{i}]", f"expected an object, got {_type(w)}")
+            want_str(w.get("category"), f"watch_history[{i}].category")
+            if w.get("title") is not None:
+                want_str(w["title"], f"watch_history[{i}].title")
+            r = w.get("watch_ratio")
+            if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r <= 1):
+                raise fail(f"watch_history[{i}].watch_ratio", f"expected a number in [0, 1], got {r!r}")
+    if rec.get("location") is not None:
+        loc = rec["location"]
+        if not isinstance(loc, dict):
+            raise fail("location", f"expected an object, got {_type(loc)}")
+        for k in ("province", "city_tier"):
+            if loc.get(k) is not None:
+                want_str(loc[k], f"location.{k}")
+    if rec.get("activity_hours") is not None:
+        hours = want_list(rec["activity_hours"], "activity_hours")
+        if len(hours) != 24 or not all(isinstance(h, int) and not isinstance(h, bool) and h >= 0 for h in hours):
+            raise fail("activity_hours", "expected 24 non-negative integers")
+    return rec
+
+
+def read_jsonl(path: str | Path) -> Iterable[tuple[int, object]]:
+    """Yield ``(line_number, parsed_object)``; blank lines are skipped, bad JSON is named."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecordError(path, None, None, "file not found")
+    with path.open(encoding="utf-8") as fh:
+        for n, text in enumerate(fh, start=1):
+            if not text.strip():
+                continue
+            try:
+                yield n, json.loads(text)
+            except json.JSONDecodeError as e:
+                raise RecordError(path, n, None, f"not valid JSON ({e.msg} at column {e.colno})") from None
+
+
+def read_records(path: str | Path) -> list[dict]:
+    """Load and validate a record file; duplicate ``user_id`` values are an error."""
+    seen: dict[str, int] = {}
+    out = []
+    for n, obj in read_jsonl(path):
+        rec = validate_record(obj, path, n)
+        uid = rec["user_id"]
+        if uid in seen:
+            raise RecordError(path, n, "user_id", f"duplicate '{uid}' (first on line {seen[uid]})")
+        seen[uid] = n
+        out.append(rec)
+    return out
+
+
+def write_jsonl(path: str | Path, rows: Iterable[dict]) -> Path:
+    """Write rows as JSONL with sorted keys, so equal data gives equal bytes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def _hours_summary(hours: list[int]) -> str:
+    total = sum(hours)
+    if not total:
+        return "no activity recorded"
+    top = sorted(range(24), key=lambda h: (-hours[h], h))[:3]
+    night = sum(hours[h] for h in (0, 1, 2, 3, 4, 5)) / total
+    return f"most active at {', '.join(f'{h:02d}h' for h in sorted(top))}; {night:.0%} of sessions 00-06h"
+
+
+def render_record(rec: dict, max_items: int = 8, max_chars: int = 2400) -> str:
+    """The record as a teacher reads it: labelled sections, long lists cut to ``max_items``.
+
+    Truncation is stated in the text (``... (+3 more)``) so a model knows evidence was cut.
+
+    >>> print(render_record({"user_id": "u1", "bio": "nurse", "searches": ["a", "b", "c"]}, max_items=2))
+    User u1
+    Bio: nurse
+    Searches: a | b ... (+1 more)
+    """
+
+    def cut(items: list[str]) -> str:
+        shown = " | ".join(items[:max_items])
+        return shown + (f" ... (+{len(items) - max_items} more)" if len(items) > max_items else "")
+
+    lines = [f"User {rec['user_id']}"]
+    if rec.get("nickname"):
+        lines.append(f"Nickname: {rec['nickname']}")
+    if rec.get("bio"):
+        lines.append(f"Bio: {rec['bio']}")
+    if rec.get("posts"):
+        lines.append("Posted videos: " + cut([
+            p["title"] + (f" [{', '.join('#' + t for t in p.get('tags', []))}]" if p.get("tags") else "")
+            for p in rec["posts"]]))
+    if rec.get("watch_history"):
+        lines.append("Watched: " + cut([
+            f"{w['category']}" + (f": {w['title']}" if w.get("title") else "")
+            + (f" ({w['watch_ratio']:.0%} watched)" if w.get("watch_ratio") is not None else "")
+            for w in rec["watch_history"]]))
+    if rec.get("comments"):
+        lines.append("Comments: " + cut([f'"{c}"' for c in rec["comments"]]))
+    if rec.get("searches"):
+        lines.append("Searches: " + cut(rec["searches"]))
+    if rec.get("follows"):
+        lines.append("Follows: " + cut(rec["follows"]))
+    if rec.get("device"):
+        lines.append(f"Device: {rec['device']}")
+    loc = rec.get("location") or {}
+    if loc.get("province") or loc.get("city_tier"):
+        lines.append("Location: " + ", ".join(x for x in (loc.get("province"), loc.get("city_tier")) if x))
+    if rec.get("activity_hours"):
+        lines.append("Activity: " + _hours_summary(rec["activity_hours"]))
+    for k in sorted(set(rec) - set(KNOWN_FIELDS)):
+        if isinstance(rec[k], (str, int, float)) and not isinstance(rec[k], bool):
+            lines.append(f"{k}: {rec[k]}")
+    text = "\n".join(lines)
+    if len(text) > max_chars:
+        text = text[:max_chars] + f"\n[record truncated at {max_chars} characters]"
+    return text

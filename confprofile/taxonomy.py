@@ -1,0 +1,149 @@
+"""The profiling taxonomy: attributes, their labels, cue words and how "unknown" is treated.
+
+The taxonomy is data (``confprofile/taxonomy.yaml`` for ProfileBench-Synth); this module loads
+and validates it so that every later stage can trust label names.
+
+>>> tax = load_taxonomy()
+>>> tax.names
+('age', 'gender', 'occupation', 'life_stage', 'education', 'consumption_level')
+>>> tax["gender"].labels
+('female', 'male')
+>>> tax["occupation"].group_of("finance")
+'white_collar'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from confprofile.errors import TaxonomyError
+
+UNKNOWN = "unknown"
+"""The abstention label. Never a gold label; a teacher may emit it where ``unknown`` is allowed."""
+
+DEFAULT_TAXONOMY = Path(__file__).with_name("taxonomy.yaml")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Label:
+    name: str
+    description: str
+    cues: tuple[str, ...] = ()
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    description: str
+    label_specs: tuple[Label, ...]
+    allow_unknown: bool = True
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Label names in taxonomy order (gold labels are always one of these)."""
+        return tuple(lab.name for lab in self.label_specs)
+
+    def label(self, name: str) -> Label:
+        for lab in self.label_specs:
+            if lab.name == name:
+                return lab
+        raise KeyError(f"attribute '{self.name}' has no label '{name}'")
+
+    def group_of(self, name: str) -> str | None:
+        return self.label(name).group
+
+    def is_valid(self, name: str) -> bool:
+        """True for a taxonomy label, or for ``unknown`` where it is allowed."""
+        return name in self.labels or (self.allow_unknown and name == UNKNOWN)
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    name: str
+    version: int
+    attributes: tuple[Attribute, ...]
+    path: str = field(default="", compare=False)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.attributes)
+
+    def __getitem__(self, name: str) -> Attribute:
+        for a in self.attributes:
+            if a.name == name:
+                return a
+        raise KeyError(f"taxonomy '{self.name}' has no attribute '{name}'")
+
+    def __iter__(self):
+        return iter(self.attributes)
+
+    def __len__(self) -> int:
+        return len(self.attributes)
+
+
+def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
+    """Load and validate a taxonomy YAML file; errors name the file, attribute and problem."""
+    path = Path(path) if path is not None else DEFAULT_TAXONOMY
+    if not path.is_file():
+        raise TaxonomyError(f"{path}: taxonomy file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise TaxonomyError(f"{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    return parse_taxonomy(raw, source=str(path))
+
+
+def parse_taxonomy(raw: object, source: str = "<taxonomy>") -> Taxonomy:
+    """Validate an already-parsed taxonomy mapping (see ``taxonomy.yaml`` for the shape)."""
+
+    def fail(problem: str, attr: str | None = None) -> TaxonomyError:
+        where = f"{source}: attribute '{attr}'" if attr else source
+        return TaxonomyError(f"{where}: {problem}")
+
+    if not isinstance(raw, dict):
+        raise fail("expected a mapping with 'name', 'version' and 'attributes'")
+    attrs = raw.get("attributes")
+    if not isinstance(attrs, dict) or not attrs:
+        raise fail("'attributes' must be a non-empty mapping")
+    out = []
+    for aname, spec in attrs.items():
+        aname = str(aname)
+        if not _NAME.match(aname):
+            raise fail("name must be lower_snake_case", aname)
+        if not isinstance(spec, dict):
+            raise fail("expected a mapping with 'description' and 'labels'", aname)
+        unknown = spec.get("unknown", True)
+        if not isinstance(unknown, bool):
+            raise fail("'unknown' must be true or false", aname)
+        labels = spec.get("labels")
+        if not isinstance(labels, dict) or len(labels) < 2:
+            raise fail("'labels' must map at least two label names to specs", aname)
+        specs = []
+        for lname, lspec in labels.items():
+            lname = str(lname)
+            if lname == UNKNOWN:
+                raise fail(f"'{UNKNOWN}' is reserved; set 'unknown: true' instead", aname)
+            if not _NAME.match(lname):
+                raise fail(f"label '{lname}': name must be lower_snake_case", aname)
+            if not isinstance(lspec, dict) or not isinstance(lspec.get("description"), str):
+                raise fail(f"label '{lname}': needs a one-line 'description'", aname)
+            cues = lspec.get("cues", [])
+            if not isinstance(cues, list) or not all(isinstance(c, str) for c in cues):
+                raise fail(f"label '{lname}': 'cues' must be a list of strings", aname)
+            group = lspec.get("group")
+            if group is not None and not isinstance(group, str):
+                raise fail(f"label '{lname}': 'group' must be a string", aname)
+            specs.append(Label(lname, lspec["description"].strip(), tuple(cues), group))
+        out.append(Attribute(aname, str(spec.get("description", "")).strip(), tuple(specs), unknown))
+    version = raw.get("version", 1)
+    if not isinstance(version, int):
+        raise fail("'version' must be an integer")
+    return Taxonomy(str(raw.get("name", "taxonomy")), version, tuple(out), path=source)
