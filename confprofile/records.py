@@ -207,3 +207,24 @@ def render_record(rec: dict, max_items: int = 8, max_chars: int = 2400) -> str:
     if len(text) > max_chars:
         text = text[:max_chars] + f"\n[record truncated at {max_chars} characters]"
     return text
+
+
+def _present(value: object) -> bool:
+    return value not in (None, "", [], {})
+
+
+def field_stats(records: list[dict]) -> dict[str, dict[str, float]]:
+    """Per field: share of users that have it, and mean length when present.
+
+    Length is the number of items for list fields and characters for text fields.
+
+    >>> field_stats([{"user_id": "a", "bio": "hi"}, {"user_id": "b", "comments": ["x", "y"]}])["bio"]
+    {'coverage': 0.5, 'mean_length': 2.0}
+    """
+    out = {}
+    n = max(len(records), 1)
+    for f in KNOWN_FIELDS[1:]:
+        vals = [r[f] for r in records if _present(r.get(f))]
+        lengths = [len(v) if isinstance(v, (str, list)) else 1 for v in vals]
+        out[f] = {"coverage": len(vals) / n, "mean_length": sum(lengths) / len(lengths) if lengths else 0.0}
+    return out

@@ -86,6 +86,12 @@ class Taxonomy:
     def __len__(self) -> int:
         return len(self.attributes)
 
+    def to_rows(self) -> list[dict]:
+        """One row per (attribute, label) for display: group, description, cues."""
+        return [{"attribute": a.name, "label": lab.name, "group": lab.group or "",
+                 "description": lab.description, "cues": ", ".join(lab.cues)}
+                for a in self.attributes for lab in a.label_specs]
+
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Load and validate a taxonomy YAML file; errors name the file, attribute and problem."""
@@ -115,8 +121,7 @@ def parse_taxonomy(raw: object, source: str = "<taxonomy>") -> Taxonomy:
         raise fail("'attributes' must be a non-empty mapping")
     out = []
     for aname, spec in attrs.items():
-        aname = str(aname)
-        if not _NAME.match(aname):
+        if not isinstance(aname, str) or not _NAME.match(aname):
             raise fail("name must be lower_snake_case", aname)
         if not isinstance(spec, dict):
             raise fail("expected a mapping with 'description' and 'labels'", aname)
@@ -128,7 +133,8 @@ def parse_taxonomy(raw: object, source: str = "<taxonomy>") -> Taxonomy:
             raise fail("'labels' must map at least two label names to specs", aname)
         specs = []
         for lname, lspec in labels.items():
-            lname = str(lname)
+            if not isinstance(lname, str):  # YAML reads 18_24 as the integer 1824
+                raise fail(f"label {lname!r}: name must be a string (quote it in YAML)", aname)
             if lname == UNKNOWN:
                 raise fail(f"'{UNKNOWN}' is reserved; set 'unknown: true' instead", aname)
             if not _NAME.match(lname):

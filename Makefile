@@ -1,0 +1,30 @@
+# Two commands from nothing: `make reproduce` and `make test` (both create .venv when missing).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PROFILE ?= cpu
+
+.PHONY: setup reproduce smoke test clean-runs
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+reproduce: setup  ## regenerate results/ and figures/ (cpu profile by default)
+	HF_HUB_OFFLINE=1 $(PY) -m confprofile.reproduce --profile $(PROFILE)
+
+smoke: setup      ## the same notebooks at CI scale
+	HF_HUB_OFFLINE=1 $(PY) -m confprofile.reproduce --profile smoke
+
+test: setup       ## unit tests, doctests, and every notebook at smoke scale
+	HF_HUB_OFFLINE=1 $(PY) -m pytest
+
+clean-runs:       ## delete run artifacts (data, caches, checkpoints); results/ stay
+	rm -rf runs/

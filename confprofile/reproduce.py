@@ -1,0 +1,97 @@
+"""The papermill runner: execute the numbered notebooks in order for one run profile.
+
+    python -m confprofile.reproduce --profile cpu            # all notebooks
+    python -m confprofile.reproduce --profile smoke --only 01
+    python -m confprofile.reproduce --profile cpu --from 03
+
+Each notebook gets the profile's parameters that its ``parameters`` cell declares; executed
+copies go to ``results/<profile>/notebooks/``. The first failure stops the run with a non-zero
+exit naming the notebook and cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from confprofile import paths
+from confprofile.params import PROFILES, load_params
+
+KERNEL = "python3"
+
+
+def notebooks() -> list[Path]:
+    """The numbered notebooks, in order (``NN_name.ipynb``)."""
+    return sorted(p for p in paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+
+
+def select(nbs: list[Path], only: list[str] | None = None, start: str | None = None) -> list[Path]:
+    """Filter by two-digit prefix: ``only`` keeps those listed, ``start`` keeps that one onwards."""
+    if only:
+        missing = sorted(set(only) - {p.name[:2] for p in nbs})
+        if missing:
+            raise SystemExit(f"no notebook numbered {', '.join(missing)} under {paths.notebooks_dir()}")
+        nbs = [p for p in nbs if p.name[:2] in only]
+    if start:
+        nbs = [p for p in nbs if p.name[:2] >= start]
+    return nbs
+
+
+def declared_parameters(nb: Path) -> set[str]:
+    import papermill
+
+    return set(papermill.inspect_notebook(str(nb)))
+
+
+def run_notebook(nb: Path, profile: str, params: dict) -> Path:
+    """Execute one notebook with the parameters it declares; return the executed copy's path."""
+    import papermill
+
+    out = paths.results_dir(profile) / "notebooks" / nb.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wanted = {k: v for k, v in params.items() if k in declared_parameters(nb)}
+    papermill.execute_notebook(str(nb), str(out), parameters=wanted, kernel_name=KERNEL,
+                               cwd=str(nb.parent), progress_bar=False, log_output=False)
+    return out
+
+
+def _failed_cell(exc: Exception) -> str:
+    cell = getattr(exc, "exec_count", None)
+    ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
+    where = f"cell [{cell}]" if cell is not None else "a cell"
+    return f"{where}: {ename}: {str(evalue).splitlines()[0] if evalue else ''}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m confprofile.reproduce", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", default="cpu", choices=PROFILES)
+    ap.add_argument("--only", action="append", metavar="NN", help="run only notebook NN (repeatable)")
+    ap.add_argument("--from", dest="start", metavar="NN", help="start at notebook NN")
+    args = ap.parse_args(argv)
+    params = load_params(args.profile)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is downloaded at run time
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    todo = select(notebooks(), args.only, args.start)
+    if not todo:
+        print("no notebooks to run", file=sys.stderr)
+        return 1
+    for nb in todo:
+        t0 = time.perf_counter()
+        print(f"[{args.profile}] {nb.name} ...", flush=True)
+        try:
+            out = run_notebook(nb, args.profile, params)
+        except Exception as exc:  # papermill raises PapermillExecutionError with the cell
+            print(f"FAILED {nb.name}, {_failed_cell(exc)}\n  executed copy: "
+                  f"{paths.results_dir(args.profile) / 'notebooks' / nb.name}", file=sys.stderr)
+            return 1
+        print(f"[{args.profile}] {nb.name} done in {time.perf_counter() - t0:.0f}s -> "
+              f"{out.relative_to(paths.root())}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
