@@ -68,3 +68,42 @@ def label_distribution(table: pd.DataFrame, taxonomy: Taxonomy, column: str) -> 
         counts: Mapping[str, int] = col.value_counts().to_dict()
         out[attr.name] = {lab: counts.get(lab, 0) / n for lab in attr.labels}
     return out
+
+
+def with_gold(table: pd.DataFrame, gold: pd.DataFrame) -> pd.DataFrame:
+    """Join gold onto an annotation or vote table; adds ``gold`` and ``correct`` (0/1)."""
+    out = table.merge(gold[["user_id", "attribute", "gold"]], on=["user_id", "attribute"], how="inner")
+    out["correct"] = (out["label"] == out["gold"]).astype(float)
+    return out
+
+
+def teacher_scores(ann: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, sample: int = 0) -> dict:
+    """Macro-F1 per teacher from one sample each (the single-sample baseline).
+
+    Returns ``{teacher: {"f1": {attribute: f1}, "avg_f1": mean}}``.
+    """
+    out = {}
+    for teacher, t in ann[ann["sample"] == sample].groupby("teacher", sort=True):
+        users = gold[gold["user_id"].isin(t["user_id"])]
+        out[teacher] = score(t, users, taxonomy)
+    return out
+
+
+def confidence_report(ann: pd.DataFrame, gold: pd.DataFrame, n_bins: int = 5) -> dict:
+    """Per teacher: reliability bins, ECE, and accuracy in the bottom and top confidence bins.
+
+    Only parsed, non-abstaining votes count.
+    """
+    votes = with_gold(ann[ann["ok"] & (ann["label"] != "unknown")], gold)
+    out = {}
+    for teacher, t in votes.groupby("teacher", sort=True):
+        bins = metrics.reliability_bins(t["confidence"], t["correct"], n_bins)
+        filled = [i for i, c in enumerate(bins["count"]) if c >= 20]
+        out[teacher] = {
+            "bins": bins,
+            "ece": metrics.ece(t["confidence"], t["correct"], n_bins),
+            "accuracy": float(t["correct"].mean()),
+            "accuracy_lowest_bin": bins["accuracy"][filled[0]] if filled else float("nan"),
+            "accuracy_highest_bin": bins["accuracy"][filled[-1]] if filled else float("nan"),
+        }
+    return out

@@ -67,3 +67,59 @@ def stacked_shares(shares: Mapping[str, Mapping[str, float]], order: Sequence[st
     ax.set_xlabel("share of users")
     ax.set_title(title)
     ax.legend(fontsize=8, ncols=len(order), loc="upper center", bbox_to_anchor=(0.5, -0.18))
+
+
+def heatmap(values: Mapping[str, Mapping[str, float]], ax, title: str = "", fmt: str = "{:.1f}",
+            vmin: float = 0.0, vmax: float = 100.0, cmap: str = "viridis") -> None:
+    """A rows x columns table of numbers as colours, each cell annotated."""
+    rows = list(values)
+    cols = list(next(iter(values.values())))
+    m = np.array([[values[r].get(c, np.nan) for c in cols] for r in rows], dtype=float)
+    ax.imshow(m, vmin=vmin, vmax=vmax, cmap=cmap, aspect="auto")
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            if np.isfinite(m[i, j]):
+                light = (m[i, j] - vmin) / (vmax - vmin) > 0.6
+                ax.text(j, i, fmt.format(m[i, j]), ha="center", va="center", fontsize=8,
+                        color="black" if light else "white")
+    ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    ax.set_title(title)
+
+
+def histograms(counts: Mapping[str, Sequence[int]], ax, xlabel: str = "confidence", title: str = "") -> None:
+    """Step histograms over [0, 1] from precomputed bin counts, normalised per series."""
+    for name, c in counts.items():
+        c = np.asarray(c, dtype=float)
+        edges = np.linspace(0, 1, len(c) + 1)
+        ax.stairs(c / max(c.sum(), 1), edges, label=name, linewidth=1.5)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("share")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+
+
+def reliability(bins: Mapping[str, Mapping[str, Sequence[float]]], ax, title: str = "") -> None:
+    """Reliability diagram: accuracy against mean confidence per bin (``metrics.reliability_bins``)."""
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    for name, b in bins.items():
+        conf, acc = np.asarray(b["confidence"], float), np.asarray(b["accuracy"], float)
+        keep = np.isfinite(conf) & np.isfinite(acc)
+        ax.plot(conf[keep], acc[keep], marker="o", label=name)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean confidence in bin")
+    ax.set_ylabel("accuracy against gold")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+
+
+def lines(xs: Sequence[float], series: Mapping[str, Sequence[float]], ax, xlabel: str, ylabel: str,
+          title: str = "", **style) -> None:
+    """One line per series over shared x values."""
+    for name, ys in series.items():
+        ax.plot(xs, ys, marker="o", label=name, **style)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)

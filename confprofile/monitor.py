@@ -1,0 +1,59 @@
+"""Label-free monitoring of an annotation table: failures, abstentions, agreement, confidence.
+
+Nothing here reads gold labels, so these numbers can be watched on the unlabeled pool too.
+
+>>> import pandas as pd
+>>> ann = pd.DataFrame({"user_id": ["u"] * 3, "attribute": ["age"] * 3, "teacher": ["t"] * 3,
+...     "sample": [0, 1, 2], "label": ["a", "a", None], "confidence": [0.9, 0.7, float("nan")],
+...     "ok": [True, True, False], "error": [None, None, "not JSON"]})
+>>> round(failure_rates(ann)["t"], 4)
+0.3333
+>>> sample_agreement(ann)["t"]
+1.0
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from confprofile.taxonomy import UNKNOWN
+
+
+def failure_rates(ann: pd.DataFrame) -> dict[str, float]:
+    """Share of (user, attribute, sample) outputs per teacher that failed to parse."""
+    return {t: float(1 - g["ok"].mean()) for t, g in ann.groupby("teacher", sort=True)}
+
+
+def failure_reasons(ann: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Counts of each parse-failure reason per teacher (the reason's first clause)."""
+    bad = ann[~ann["ok"]].assign(reason=lambda d: d["error"].fillna("?").str.split(":").str[0])
+    return {t: g["reason"].value_counts().sort_index().to_dict() for t, g in bad.groupby("teacher", sort=True)}
+
+
+def abstention_rates(ann: pd.DataFrame) -> dict[str, float]:
+    """Share of parsed outputs per teacher that answered ``unknown``."""
+    ok = ann[ann["ok"]]
+    return {t: float((g["label"] == UNKNOWN).mean()) for t, g in ok.groupby("teacher", sort=True)}
+
+
+def sample_agreement(ann: pd.DataFrame) -> dict[str, float]:
+    """Mean share of a teacher's parsed samples that agree with their own modal label.
+
+    1.0 means every sample of every (user, attribute) said the same; low values mean the
+    teacher's samples disagree, which is what voting can exploit.
+    """
+    ok = ann[ann["ok"]]
+    out = {}
+    for t, g in ok.groupby("teacher", sort=True):
+        counts = g.groupby(["user_id", "attribute", "label"]).size()
+        per_pair = counts.groupby(level=[0, 1]).agg(lambda c: c.max() / c.sum())
+        out[t] = float(per_pair.mean()) if len(per_pair) else float("nan")
+    return out
+
+
+def confidence_histogram(ann: pd.DataFrame, n_bins: int = 10) -> dict[str, list[int]]:
+    """Counts of parsed confidences per teacher in ``n_bins`` equal bins over [0, 1]."""
+    edges = np.linspace(0, 1, n_bins + 1)
+    return {t: np.histogram(g["confidence"].dropna().clip(0, 1), bins=edges)[0].tolist()
+            for t, g in ann[ann["ok"]].groupby("teacher", sort=True)}

@@ -1,0 +1,78 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from confprofile import evaluate, monitor
+from confprofile.errors import RecordError
+from confprofile.taxonomy import load_taxonomy
+
+TAX = load_taxonomy()
+
+
+def _gold_rows(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    return [{"user_id": f"u{i}", "labels": {a.name: a.labels[rng.integers(len(a.labels))] for a in TAX},
+             "clues": {a.name: "weak" for a in TAX}} for i in range(n)]
+
+
+def _write(tmp_path, rows):
+    path = tmp_path / "gold" / "test.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_read_gold_long_table(tmp_path):
+    gold = evaluate.read_gold(_write(tmp_path, _gold_rows(3)), TAX)
+    assert len(gold) == 3 * len(TAX) and set(gold.columns) == {"user_id", "attribute", "gold", "clue"}
+
+
+def test_read_gold_names_line_and_field_of_a_bad_label(tmp_path):
+    rows = _gold_rows(3)
+    rows[1]["labels"]["gender"] = "unknown"
+    with pytest.raises(RecordError, match=r"test.jsonl:2: field 'labels.gender': 'unknown' is not a label"):
+        evaluate.read_gold(_write(tmp_path, rows), TAX)
+
+
+def test_score_perfect_and_abstaining_predictions(tmp_path):
+    gold = evaluate.read_gold(_write(tmp_path, _gold_rows()), TAX)
+    perfect = gold.rename(columns={"gold": "label"})
+    s = evaluate.score(perfect, gold, TAX)
+    assert s["avg_f1"] == pytest.approx(100.0) and s["n_users"] == 40
+    half = perfect[perfect["user_id"].isin([f"u{i}" for i in range(20)])]  # other users missing = abstain
+    assert evaluate.score(half, gold, TAX)["avg_f1"] < 80
+
+
+def _ann(gold, teacher, flip, conf_right=0.9, conf_wrong=0.3, seed=0):
+    rng = np.random.default_rng(seed)
+    ann = gold.rename(columns={"gold": "label"})[["user_id", "attribute", "label"]].copy()
+    wrong = rng.random(len(ann)) < flip
+    labels = {a.name: a.labels for a in TAX}
+    ann.loc[wrong, "label"] = [next(l for l in labels[a] if l != g) for a, g in
+                              zip(ann.loc[wrong, "attribute"], ann.loc[wrong, "label"])]
+    ann["confidence"] = np.where(wrong, conf_wrong, conf_right)
+    return ann.assign(teacher=teacher, sample=0, ok=True, error=None, rationale="")
+
+
+def test_teacher_scores_rank_teachers_and_confidence_report_sees_informative_confidence(tmp_path):
+    gold = evaluate.read_gold(_write(tmp_path, _gold_rows(200)), TAX)
+    ann = pd.concat([_ann(gold, "good", 0.1), _ann(gold, "bad", 0.6, seed=1)])
+    s = evaluate.teacher_scores(ann, gold, TAX)
+    assert s["good"]["avg_f1"] > s["bad"]["avg_f1"] + 20
+    rep = evaluate.confidence_report(ann, gold)
+    assert rep["good"]["accuracy_highest_bin"] == 1.0 and rep["good"]["accuracy_lowest_bin"] == 0.0
+    assert rep["bad"]["accuracy"] == pytest.approx(0.4, abs=0.05)
+
+
+def test_monitor_counts_failures_abstentions_and_agreement():
+    ann = pd.DataFrame({
+        "user_id": ["u"] * 4, "attribute": ["age"] * 4, "teacher": ["t"] * 4, "sample": [0, 1, 2, 3],
+        "label": ["18_24", "25_34", "unknown", None], "confidence": [0.9, 0.5, 0.1, np.nan],
+        "ok": [True, True, True, False], "error": [None, None, None, "off-taxonomy: 'teen'"]})
+    assert monitor.failure_rates(ann) == {"t": 0.25}
+    assert monitor.failure_reasons(ann) == {"t": {"off-taxonomy": 1}}
+    assert monitor.abstention_rates(ann)["t"] == pytest.approx(1 / 3)
+    assert monitor.sample_agreement(ann)["t"] == pytest.approx(1 / 3)
+    assert sum(monitor.confidence_histogram(ann)["t"]) == 3
