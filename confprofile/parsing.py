@@ -135,9 +135,24 @@ def _find_object(text: str, taxonomy: Taxonomy) -> tuple[dict | None, str | None
             first_dict = first_dict if first_dict is not None else obj
     if first_dict is not None:
         return first_dict, None
+    salvaged = _salvage(text, taxonomy)  # e.g. an answer cut off by max_tokens: keep whole entries
+    if salvaged:
+        return salvaged, None
     if "{" in text:
         return None, "malformed JSON"
     return None, "no JSON object found"
+
+
+def _salvage(text: str, taxonomy: Taxonomy) -> dict:
+    out = {}
+    for name in taxonomy.names:
+        m = re.search(r"[\"']" + re.escape(name) + r"[\"']\s*:\s*(?=\{)", text, re.I)
+        if m:
+            blob = next(_balanced_objects(text[m.end():]), None)
+            obj = _loads(blob) if blob and blob.endswith("}") else None
+            if isinstance(obj, dict):
+                out[name] = obj
+    return out
 
 
 def parse_confidence(value: object) -> float | None:

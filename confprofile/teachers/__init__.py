@@ -59,12 +59,12 @@ TEACHERS: dict[str, Callable[..., Teacher]] = {
 }
 
 
-def get_teacher(name: str, **kwargs) -> Teacher:
-    """Build a teacher by registry name; kwargs go to its constructor."""
+def get_teacher(backend: str, /, **kwargs) -> Teacher:
+    """Build a teacher by registry name; kwargs (``name`` included) go to its constructor."""
     try:
-        factory = TEACHERS[name]
+        factory = TEACHERS[backend]
     except KeyError:
-        raise KeyError(f"unknown teacher '{name}'; known: {', '.join(sorted(TEACHERS))}") from None
+        raise KeyError(f"unknown teacher backend '{backend}'; known: {', '.join(sorted(TEACHERS))}") from None
     return factory(**kwargs)
 
 

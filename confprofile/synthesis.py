@@ -1,0 +1,362 @@
+"""Stage 1a, label synthesis: teachers annotate users; raw outputs cached; an annotation table.
+
+Every teacher sees the same confidence-hint prompt (``confprofile.prompts``) and returns raw text,
+``n_samples`` per user. Raw outputs are appended to a JSONL cache per teacher, keyed by (teacher
+``cache_id``, prompt hash, sampling parameters, sample index), and flushed after every batch, so:
+
+- a rerun costs nothing (everything is found in the cache);
+- a run killed at any point resumes where it stopped, with nothing lost or duplicated (a torn
+  last line is skipped with a warning and redone; a key found twice is kept once);
+- ``shard=(i, n)`` splits users deterministically; each shard appends to its own cache file
+  (``<teacher>.shard<i>of<n>.jsonl``) and all files of a teacher merge on read.
+
+The table (one row per user x attribute x teacher x sample; columns in docs/CONTRACTS.md) is then
+built from the cache by ``parsing.annotation_rows``: format problems are counted, never raised.
+
+>>> import tempfile
+>>> from confprofile.taxonomy import load_taxonomy
+>>> from confprofile.teachers import get_teacher
+>>> tax = load_taxonomy()
+>>> recs = [{"user_id": "u1", "bio": "retired teacher, grandchild visits on weekends"}]
+>>> df = synthesize(recs, tax, [get_teacher("lexicon", taxonomy=tax)], n_samples=2,
+...                 temperature=0.5, seed=0, cache_dir=tempfile.mkdtemp(), progress=False)
+>>> df.shape, df.loc[df.attribute == "age", "label"].tolist()
+((12, 9), ['55_plus', '55_plus'])
+
+CLI (writes ``runs/<profile>/synthesis/<split>.parquet`` unless ``--shard`` is given; run once
+more without ``--shard`` to merge shard caches into the table at no cost):
+
+    python -m confprofile.synthesis --profile smoke --split pool --teachers lexicon,heuristic --samples 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import sys
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from confprofile import paths
+from confprofile.parsing import ANNOTATION_COLUMNS, annotation_rows
+from confprofile.prompts import build_messages, prompt_hash
+from confprofile.records import read_records
+from confprofile.taxonomy import Taxonomy, load_taxonomy
+from confprofile.teachers import Teacher, get_teacher
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+NO_OUTPUT = "no output (generation failed)"
+
+
+# -- paths ---------------------------------------------------------------------------------------
+def synthesis_dir(profile: str) -> Path:
+    return paths.run_dir(profile) / "synthesis"
+
+
+def cache_dir(profile: str) -> Path:
+    return synthesis_dir(profile) / "cache"
+
+
+def annotations_path(profile: str, split: str) -> Path:
+    return synthesis_dir(profile) / f"{split}.parquet"
+
+
+def save_annotations(df: pd.DataFrame, profile: str, split: str) -> Path:
+    """Write ``runs/<profile>/synthesis/<split>.parquet`` (atomically)."""
+    path = annotations_path(profile, split)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    df.to_parquet(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+def load_annotations(profile: str, split: str) -> pd.DataFrame:
+    """The annotation table saved by ``save_annotations``."""
+    return pd.read_parquet(annotations_path(profile, split))
+
+
+# -- sharding ------------------------------------------------------------------------------------
+def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
+    """``"1/4"`` or ``(1, 4)`` -> ``(1, 4)``; None -> None.
+
+    >>> parse_shard("1/4")
+    (1, 4)
+    """
+    if shard is None:
+        return None
+    if isinstance(shard, str):
+        try:
+            i, n = (int(x) for x in shard.split("/"))
+        except ValueError:
+            raise ValueError(f"shard must look like 'i/n', got {shard!r}") from None
+    else:
+        i, n = shard
+    if not (n >= 1 and 0 <= i < n):
+        raise ValueError(f"shard {i}/{n}: need 0 <= i < n")
+    return i, n
+
+
+def shard_of(user_id: str, n: int) -> int:
+    """Which of ``n`` shards a user belongs to (stable across processes and machines)."""
+    return int(hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:12], 16) % n
+
+
+# -- cache ---------------------------------------------------------------------------------------
+def cache_key(cache_id: str, phash: str, params: dict, sample: int) -> str:
+    blob = json.dumps([cache_id, phash, params, int(sample)], sort_keys=True)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:40]
+
+
+class OutputCache:
+    """Append-only JSONL cache of raw outputs for one teacher (all shard files merge on read)."""
+
+    def __init__(self, directory: str | Path, teacher: str, shard: tuple[int, int] | None = None, fsync: bool = False):
+        if not _SAFE_NAME.match(teacher):
+            raise ValueError(f"teacher name {teacher!r} is not a safe file name")
+        self.dir = Path(directory)
+        self.teacher = teacher
+        self.fsync = fsync
+        self.path = self.dir / (f"{teacher}.jsonl" if shard is None else f"{teacher}.shard{shard[0]}of{shard[1]}.jsonl")
+        self.entries: dict[str, dict] = {}
+        self.load()
+
+    def files(self) -> list[Path]:
+        pat = re.compile(re.escape(self.teacher) + r"(\.shard\d+of\d+)?\.jsonl$")
+        return sorted(p for p in self.dir.glob(f"{self.teacher}*.jsonl") if pat.fullmatch(p.name))
+
+    def load(self) -> dict[str, dict]:
+        self.entries = {}
+        for f in self.files():
+            with f.open("r", encoding="utf-8", errors="replace") as fh:
+                for n, line in enumerate(fh, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        e = json.loads(line)
+                        key = e["key"]
+                    except (json.JSONDecodeError, KeyError, TypeError):
+                        warnings.warn(f"{f}:{n}: skipping a corrupt cache line (a run killed mid-write?)",
+                                      stacklevel=2)
+                        continue
+                    self.entries.setdefault(key, e)  # duplicates (two shards, a rerun) kept once
+        return self.entries
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.entries
+
+    def get(self, key: str) -> dict | None:
+        return self.entries.get(key)
+
+    def append(self, entries: list[dict]) -> None:
+        """Append and flush one batch; a torn last line left by a kill is closed off first."""
+        if not entries:
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        needs_newline = False
+        if self.path.exists() and self.path.stat().st_size:
+            with self.path.open("rb") as fh:
+                fh.seek(-1, os.SEEK_END)
+                needs_newline = fh.read(1) != b"\n"
+        with self.path.open("a", encoding="utf-8") as fh:
+            if needs_newline:
+                fh.write("\n")
+            fh.write("".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in entries))
+            fh.flush()
+            if self.fsync:
+                os.fsync(fh.fileno())
+        for e in entries:
+            self.entries.setdefault(e["key"], e)
+
+
+# -- synthesis -----------------------------------------------------------------------------------
+def _progress_enabled(progress: bool | None) -> bool:
+    if progress is not None:
+        return bool(progress)
+    if os.environ.get("PAPERMILL_EXECUTION") or "papermill" in sys.modules:
+        return False
+    return sys.stderr.isatty()
+
+
+def sampling_params(teacher: Teacher, n_samples: int, temperature: float, seed: int) -> dict:
+    """The sampling part of a cache key (``n`` only where sample i depends on it)."""
+    p = {"temperature": float(temperature), "seed": int(seed)}
+    if not teacher.independent_samples:
+        p["n"] = int(n_samples)
+    return p
+
+
+def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[Teacher], n_samples: int = 5,
+               temperature: float = 0.7, seed: int = 0, cache_dir: str | Path | None = None,
+               shard: str | tuple[int, int] | None = None, progress: bool | None = None,
+               max_chars: int = 2400, log: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Annotate ``records`` with every teacher; return the annotation table (docs/CONTRACTS.md).
+
+    Args:
+        records: user records (``records.read_records``); order fixes the row order.
+        teachers: ``Teacher`` objects; a teacher with ``max_users`` annotates only the first
+            ``max_users`` records (before sharding, so shards add up to the unsharded run).
+        cache_dir: where raw outputs are cached (``cache_dir(profile)`` in a pipeline run); a
+            temporary folder is not created for you: without a cache nothing can resume.
+        shard: ``"i/n"``: annotate (and return rows for) only the users of shard i.
+        progress: a tqdm bar per teacher; None = only on an interactive terminal.
+    """
+    if cache_dir is None:
+        raise ValueError("cache_dir is required (e.g. confprofile.synthesis.cache_dir(profile))")
+    shard = parse_shard(shard)
+    show = _progress_enabled(progress)
+    from tqdm.auto import tqdm
+
+    rows: list[dict] = []
+    memo: dict[tuple[str, str | None], list[dict]] = {}
+    prompts: dict[str, tuple[list[dict], str]] = {}
+
+    def prompt(rec: dict) -> tuple[list[dict], str]:
+        uid = rec["user_id"]
+        if uid not in prompts:
+            msgs = build_messages(rec, taxonomy, max_chars=max_chars)
+            prompts[uid] = (msgs, prompt_hash(msgs))
+        return prompts[uid]
+
+    for teacher in teachers:
+        users = list(records if teacher.max_users is None else records[: teacher.max_users])
+        if shard is not None:
+            users = [r for r in users if shard_of(r["user_id"], shard[1]) == shard[0]]
+        params = sampling_params(teacher, n_samples, temperature, seed)
+        cache = OutputCache(cache_dir, teacher.name, shard)
+
+        def keys(rec):
+            _, ph = prompt(rec)
+            return [cache_key(teacher.cache_id, ph, params, i) for i in range(n_samples)]
+
+        todo = [r for r in users if any(k not in cache for k in keys(r))]
+        if log:
+            log(f"{teacher.name}: {len(users) - len(todo)}/{len(users)} users cached, {len(todo)} to annotate")
+        bar = tqdm(total=len(todo), desc=f"synthesis {teacher.name}", disable=not show, leave=False)
+        bs = max(1, int(teacher.batch_size))
+        for start in range(0, len(todo), bs):
+            batch = todo[start:start + bs]
+            outs = teacher.generate([prompt(r)[0] for r in batch], n_samples, temperature, seed)
+            if len(outs) != len(batch) or any(len(o) != n_samples for o in outs):
+                raise RuntimeError(f"teacher {teacher.name!r} returned {[len(o) for o in outs]} outputs for "
+                                   f"{len(batch)} prompts x {n_samples} samples")
+            new = []
+            for rec, texts in zip(batch, outs):
+                _, ph = prompt(rec)
+                for i, (k, text) in enumerate(zip(keys(rec), texts)):
+                    if text is None or k in cache:  # None: failed for good this time; retried next run
+                        continue
+                    new.append({"key": k, "user_id": rec["user_id"], "sample": i, "prompt_hash": ph,
+                                "cache_id": teacher.cache_id, "params": params, "text": text})
+            cache.append(new)
+            bar.update(len(batch))
+        bar.close()
+
+        for rec in users:
+            uid = rec["user_id"]
+            for i, k in enumerate(keys(rec)):
+                e = cache.get(k)
+                text = None if e is None else e["text"]
+                tmpl = memo.get((teacher.name, text))
+                if tmpl is None:
+                    tmpl = annotation_rows("", teacher.name, 0, text, taxonomy)
+                    if text is None:
+                        tmpl = [{**r, "error": NO_OUTPUT} for r in tmpl]
+                    memo[(teacher.name, text)] = tmpl
+                rows.extend({**r, "user_id": uid, "sample": i} for r in tmpl)
+        memo.clear()  # outputs are shared within a teacher only
+
+    df = pd.DataFrame(rows, columns=list(ANNOTATION_COLUMNS))
+    return df.astype({"user_id": "object", "attribute": "object", "teacher": "object", "sample": "int64",
+                      "confidence": "float64", "rationale": "object", "ok": "bool"})
+
+
+# -- CLI -----------------------------------------------------------------------------------------
+TAXONOMY_BACKENDS = ("lexicon", "heuristic", "embedding", "vllm")
+"""Backends whose constructor takes the taxonomy (CPU annotators read its cue words; vLLM builds
+its JSON schema from it)."""
+
+
+def build_teachers(specs: Mapping[str, Mapping | None] | Sequence[str], taxonomy: Taxonomy) -> list[Teacher]:
+    """Teachers from named specs, as written in a profile's parameter file.
+
+    ``{name: {"backend": registry name (default: name), "max_users": int, **constructor kwargs}}``;
+    a list of names is shorthand for ``{name: {}}``. The name is the teacher's column value in
+    the annotation table, so two vLLM teachers with different models get two names.
+
+    >>> from confprofile.taxonomy import load_taxonomy
+    >>> [t.name for t in build_teachers({"lex": {"backend": "lexicon"}, "heuristic": None}, load_taxonomy())]
+    ['lex', 'heuristic']
+    """
+    if not isinstance(specs, Mapping):
+        specs = {name: {} for name in specs}
+    out = []
+    for name, spec in specs.items():
+        kw = dict(spec or {})
+        backend = kw.pop("backend", name)
+        max_users = kw.pop("max_users", None)
+        if backend in TAXONOMY_BACKENDS:
+            kw.setdefault("taxonomy", taxonomy)
+        teacher = get_teacher(backend, name=name, **kw)
+        if max_users is not None:
+            teacher.max_users = int(max_users)
+        out.append(teacher)
+    return out
+
+
+def _parse_settings(items: Sequence[str]) -> dict[str, dict]:
+    import yaml
+
+    out: dict[str, dict] = {}
+    for item in items:
+        try:
+            lhs, value = item.split("=", 1)
+            name, key = lhs.split(".", 1)
+        except ValueError:
+            raise SystemExit(f"--set expects teacher.key=value, got {item!r}") from None
+        out.setdefault(name, {})[key] = yaml.safe_load(value)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m confprofile.synthesis", description=__doc__.split("\n")[0])
+    ap.add_argument("--profile", required=True)
+    ap.add_argument("--split", default="pool")
+    ap.add_argument("--teachers", default="lexicon,heuristic,embedding", help="comma-separated registry names")
+    ap.add_argument("--samples", type=int, default=5)
+    ap.add_argument("--temperature", type=float, default=0.7)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shard", default=None, help="i/n: annotate only shard i of n (caches merge on read)")
+    ap.add_argument("--taxonomy", default=None, help="taxonomy YAML (default: the package's)")
+    ap.add_argument("--set", action="append", default=[], metavar="TEACHER.KEY=VALUE",
+                    help="teacher constructor argument, e.g. smollm2.max_users=40 or openai.model=qwen3-8b")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+
+    taxonomy = load_taxonomy(args.taxonomy)
+    records = read_records(paths.records_path(args.profile, args.split))
+    settings = _parse_settings(args.set)
+    teachers = build_teachers({t: settings.get(t, {}) for t in args.teachers.split(",") if t}, taxonomy)
+    df = synthesize(records, taxonomy, teachers, n_samples=args.samples, temperature=args.temperature,
+                    seed=args.seed, cache_dir=cache_dir(args.profile), shard=args.shard,
+                    progress=False if args.no_progress else None, log=lambda s: print(s, file=sys.stderr))
+    for t in teachers:
+        t.close()
+    ok = df.groupby("teacher")["ok"].mean()
+    print("parse success by teacher: " + ", ".join(f"{k} {v:.1%}" for k, v in ok.items()))
+    if args.shard is None:
+        print(f"wrote {save_annotations(df, args.profile, args.split)} ({len(df)} rows)")
+    else:
+        print(f"shard {args.shard}: {len(df)} rows cached under {cache_dir(args.profile)}; "
+              "run again without --shard to write the table")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

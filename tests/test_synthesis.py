@@ -1,0 +1,214 @@
+import builtins
+import io
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import pandas as pd
+import pytest
+
+from confprofile.parsing import ANNOTATION_COLUMNS
+from confprofile.prompts import record_text
+from confprofile.records import write_jsonl
+from confprofile.repro import derive_seed
+from confprofile import monitor
+from confprofile.synthesis import (OutputCache, load_annotations, main, save_annotations,
+                                   shard_of, synthesize)
+from confprofile.taxonomy import load_taxonomy
+from confprofile.teachers import Teacher, get_teacher
+
+TAX = load_taxonomy()
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+FAKE = '''
+import json, time
+from confprofile.prompts import record_text
+from confprofile.repro import derive_seed
+from confprofile.teachers import Teacher
+
+class Fake(Teacher):
+    """Deterministic per (user, sample); optionally slow; every 7th output is malformed."""
+    name, cache_id, batch_size, independent_samples = "fake", "fake-v1", 8, True
+    def __init__(self, delay=0.0):
+        self.delay = delay
+    def generate(self, messages_batch, n, temperature, seed):
+        time.sleep(self.delay)
+        out = []
+        for m in messages_batch:
+            uid = record_text(m).splitlines()[0][5:]
+            row = []
+            for i in range(n):
+                s = derive_seed(seed, uid, i)
+                if s % 7 == 0:
+                    row.append("sorry, no JSON")
+                    continue
+                row.append(json.dumps({"gender": {"label": ["female", "male"][s % 2], "confidence": (s % 100) / 100,
+                                                  "rationale": f"sample {i}"},
+                                       "age": {"label": "18_24", "confidence": "high"}}))
+            out.append(row)
+        return out
+'''
+exec(FAKE)  # noqa: S102 - the same class the subprocess uses
+
+
+def users(n):
+    return [{"user_id": f"u{i:04d}", "bio": f"user number {i}", "searches": ["coupon"] if i % 3 else ["luxury"]}
+            for i in range(n)]
+
+
+def test_table_contract_and_determinism(tmp_path):
+    recs = users(12)
+    t = [Fake(), get_teacher("lexicon", taxonomy=TAX)]
+    a = synthesize(recs, TAX, t, n_samples=3, temperature=0.8, seed=5, cache_dir=tmp_path / "a", progress=False)
+    b = synthesize(recs, TAX, t, n_samples=3, temperature=0.8, seed=5, cache_dir=tmp_path / "b", progress=False)
+    assert tuple(a.columns) == ANNOTATION_COLUMNS
+    assert len(a) == 12 * 2 * 3 * len(TAX)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.duplicated(["user_id", "attribute", "teacher", "sample"]).any()
+    fails = a[~a.ok]
+    assert fails.label.isna().all() and fails.confidence.isna().all() and fails.error.notna().all()
+    assert (a[a.ok].confidence.between(0, 1)).all()
+    c = synthesize(recs, TAX, t, n_samples=3, temperature=0.8, seed=6, cache_dir=tmp_path / "a", progress=False)
+    assert not c.equals(a)
+    assert 0 < monitor.failure_rates(a)["fake"] < 1
+
+
+def test_rerun_is_free_and_more_samples_reuse_cache(tmp_path):
+    recs = users(10)
+
+    class Counting(Fake):
+        calls = 0
+
+        def generate(self, mb, n, temperature, seed):
+            Counting.calls += len(mb)
+            return super().generate(mb, n, temperature, seed)
+
+    a = synthesize(recs, TAX, [Counting()], n_samples=2, temperature=0.5, seed=0, cache_dir=tmp_path, progress=False)
+    assert Counting.calls == 10
+    b = synthesize(recs, TAX, [Counting()], n_samples=2, temperature=0.5, seed=0, cache_dir=tmp_path, progress=False)
+    assert Counting.calls == 10
+    pd.testing.assert_frame_equal(a, b)
+    lines = (tmp_path / "fake.jsonl").read_text().splitlines()
+    assert len(lines) == 20
+
+
+def test_resume_after_sigkill_equals_clean_run(tmp_path):
+    recs = users(200)
+    data = tmp_path / "users.jsonl"
+    write_jsonl(data, recs)
+    cache = tmp_path / "cache"
+    script = FAKE + textwrap.dedent(f'''
+        from confprofile.records import read_records
+        from confprofile.synthesis import synthesize
+        from confprofile.taxonomy import load_taxonomy
+        synthesize(read_records({str(data)!r}), load_taxonomy(), [Fake(delay=0.05)], n_samples=3,
+                   temperature=0.7, seed=3, cache_dir={str(cache)!r}, progress=False)
+    ''')
+    env = {**os.environ, "CONFPROFILE_ROOT": str(tmp_path), "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+    target = cache / "fake.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if target.exists() and target.read_text().count("\n") >= 150:
+            break
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = target.read_text().count("\n")
+    assert 0 < done < 600, "kill must land mid-run"
+    with target.open("a") as fh:  # as if the kill tore the last write in half
+        fh.write('{"key": "torn", "text": "half a li')
+    with pytest.warns(UserWarning, match=r"fake\.jsonl:\d+: skipping a corrupt cache line"):
+        resumed = synthesize(recs, TAX, [Fake()], n_samples=3, temperature=0.7, seed=3, cache_dir=cache, progress=False)
+    clean = synthesize(recs, TAX, [Fake()], n_samples=3, temperature=0.7, seed=3, cache_dir=tmp_path / "clean",
+                       progress=False)
+    pd.testing.assert_frame_equal(resumed, clean)
+    assert len(resumed) == 200 * 3 * len(TAX)
+    keys = [json.loads(l)["key"] for l in target.read_text().splitlines() if l.startswith('{"cache_id"')]
+    assert len(keys) == len(set(keys)) == 600
+
+
+def test_duplicates_and_corrupt_lines_in_cache(tmp_path):
+    c = OutputCache(tmp_path, "fake")
+    c.append([{"key": "k1", "text": "a"}, {"key": "k2", "text": "b"}])
+    (tmp_path / "fake.shard0of2.jsonl").write_text('{"key": "k1", "text": "a"}\nnot json\n{"key": "k3", "text": "c"}\n')
+    with pytest.warns(UserWarning, match=r"fake\.shard0of2\.jsonl:2"):
+        c2 = OutputCache(tmp_path, "fake")
+    assert sorted(c2.entries) == ["k1", "k2", "k3"]
+    (tmp_path / "fake.jsonl").write_text('{"key": "k1", "text": "a"}\n{"key": "k4", "te')  # torn tail
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        c3 = OutputCache(tmp_path, "fake")
+    c3.append([{"key": "k5", "text": "e"}])  # closes the torn line before appending
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        assert "k5" in OutputCache(tmp_path, "fake").entries
+
+
+def test_shards_merge_to_the_unsharded_table(tmp_path):
+    recs = users(40)
+    assert {shard_of(r["user_id"], 3) for r in recs} == {0, 1, 2}
+    parts = [synthesize(recs, TAX, [Fake()], n_samples=2, temperature=0.7, seed=0, cache_dir=tmp_path / "s",
+                        shard=f"{i}/3", progress=False) for i in range(3)]
+    assert sum(len(p) for p in parts) == 40 * 2 * len(TAX)
+    assert len(list((tmp_path / "s").glob("fake.shard*of3.jsonl"))) == 3
+
+    class Never(Fake):
+        def generate(self, *a, **k):
+            raise AssertionError("everything should be cached by the shards")
+
+    merged = synthesize(recs, TAX, [Never()], n_samples=2, temperature=0.7, seed=0, cache_dir=tmp_path / "s",
+                        progress=False)
+    clean = synthesize(recs, TAX, [Fake()], n_samples=2, temperature=0.7, seed=0, cache_dir=tmp_path / "c",
+                       progress=False)
+    pd.testing.assert_frame_equal(merged, clean)
+
+
+def test_failed_generation_is_not_cached_and_retried(tmp_path):
+    class Flaky(Fake):
+        independent_samples = False
+
+        def generate(self, mb, n, temperature, seed):
+            return [[None] * n for _ in mb]
+
+    df = synthesize(users(3), TAX, [Flaky()], n_samples=2, temperature=0.7, seed=0, cache_dir=tmp_path, progress=False)
+    assert (~df.ok).all() and df.error.str.startswith("no output").all()
+    assert not (tmp_path / "fake.jsonl").exists()
+
+
+def test_max_users_subset(tmp_path):
+    t = Fake()
+    t.max_users = 4
+    df = synthesize(users(10), TAX, [t], n_samples=1, temperature=0.7, seed=0, cache_dir=tmp_path, progress=False)
+    assert df.user_id.nunique() == 4
+
+
+def test_cli_save_load_and_no_gold_reads(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONFPROFILE_ROOT", str(tmp_path))
+    data = tmp_path / "runs" / "t" / "data"
+    write_jsonl(data / "pool.jsonl", users(15))
+    write_jsonl(data / "gold" / "pool.jsonl", [{"user_id": "u0000", "labels": {}, "clues": {}}])
+    real_open, real_io_open, real_path_open = builtins.open, io.open, pathlib.Path.open
+
+    def guard(path):
+        if "/gold/" in str(path).replace("\\", "/"):
+            raise AssertionError(f"opened gold file {path}")
+
+    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: (guard(f), real_open(f, *a, **k))[1])
+    monkeypatch.setattr(io, "open", lambda f, *a, **k: (guard(f), real_io_open(f, *a, **k))[1])
+    monkeypatch.setattr(pathlib.Path, "open", lambda self, *a, **k: (guard(self), real_path_open(self, *a, **k))[1])
+    assert main(["--profile", "t", "--split", "pool", "--teachers", "lexicon,heuristic", "--samples", "2",
+                 "--shard", "0/2", "--no-progress"]) == 0
+    assert not (tmp_path / "runs" / "t" / "synthesis" / "pool.parquet").exists()
+    assert main(["--profile", "t", "--split", "pool", "--teachers", "lexicon,heuristic", "--samples", "2",
+                 "--no-progress"]) == 0
+    df = load_annotations("t", "pool")
+    assert len(df) == 15 * 2 * 2 * len(TAX) and tuple(df.columns) == ANNOTATION_COLUMNS
+    save_annotations(df, "t", "again")
+    pd.testing.assert_frame_equal(load_annotations("t", "again"), df)
