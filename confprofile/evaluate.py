@@ -107,3 +107,18 @@ def confidence_report(ann: pd.DataFrame, gold: pd.DataFrame, n_bins: int = 5) ->
             "accuracy_highest_bin": bins["accuracy"][filled[-1]] if filled else float("nan"),
         }
     return out
+
+
+def baselines(gold: pd.DataFrame, taxonomy: Taxonomy, seed: int = 0) -> dict:
+    """Reference points: a uniform random labeller and an always-the-majority-class labeller.
+
+    "Above chance" in the notebooks means above both. The majority baseline peeks at gold (it is
+    a reference for evaluation, never a method).
+    """
+    from confprofile.repro import rng
+
+    r = rng(seed, "uniform_baseline")
+    uniform = gold.assign(label=[taxonomy[a].labels[r.integers(len(taxonomy[a].labels))] for a in gold["attribute"]])
+    majority_label = gold.groupby("attribute")["gold"].agg(lambda s: s.value_counts().index[0])
+    majority = gold.assign(label=gold["attribute"].map(majority_label))
+    return {"uniform_random": score(uniform, gold, taxonomy), "majority_class": score(majority, gold, taxonomy)}

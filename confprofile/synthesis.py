@@ -214,6 +214,7 @@ def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[T
     from tqdm.auto import tqdm
 
     rows: list[dict] = []
+    new_users: dict[str, int] = {}
     memo: dict[tuple[str, str | None], list[dict]] = {}
     prompts: dict[str, tuple[list[dict], str]] = {}
 
@@ -236,6 +237,7 @@ def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[T
             return [cache_key(teacher.cache_id, ph, params, i) for i in range(n_samples)]
 
         todo = [r for r in users if any(k not in cache for k in keys(r))]
+        new_users[teacher.name] = len(todo)
         if log:
             log(f"{teacher.name}: {len(users) - len(todo)}/{len(users)} users cached, {len(todo)} to annotate")
         bar = tqdm(total=len(todo), desc=f"synthesis {teacher.name}", disable=not show, leave=False)
@@ -273,6 +275,7 @@ def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[T
         memo.clear()  # outputs are shared within a teacher only
 
     df = pd.DataFrame(rows, columns=list(ANNOTATION_COLUMNS))
+    df.attrs["new_users"] = new_users  # users generated (not read from cache) in this call, per teacher
     return df.astype({"user_id": "object", "attribute": "object", "teacher": "object", "sample": "int64",
                       "confidence": "float64", "rationale": "object", "ok": "bool"})
 
