@@ -122,3 +122,46 @@ def baselines(gold: pd.DataFrame, taxonomy: Taxonomy, seed: int = 0) -> dict:
     majority_label = gold.groupby("attribute")["gold"].agg(lambda s: s.value_counts().index[0])
     majority = gold.assign(label=gold["attribute"].map(majority_label))
     return {"uniform_random": score(uniform, gold, taxonomy), "majority_class": score(majority, gold, taxonomy)}
+
+
+def vote_report(votes: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, n_bins: int = 10) -> dict:
+    """How good a vote table is: F1 over all pairs (dropped = abstained), F1 over kept pairs,
+    coverage (share kept) and ECE of ``confidence`` over kept pairs with a label.
+
+    A table without ``kept`` keeps every pair with a label.
+    """
+    v = votes.copy()
+    kept = v["kept"].astype(bool) if "kept" in v.columns else v["label"].notna()
+    v["kept"] = kept & v["label"].notna()
+    on_all = score(v.assign(label=v["label"].where(v["kept"], None)), gold, taxonomy)
+    kept_keys = v.loc[v["kept"], ["user_id", "attribute"]]
+    on_kept = score(v[v["kept"]], gold.merge(kept_keys, on=["user_id", "attribute"]), taxonomy)
+    j = with_gold(v[v["kept"]], gold)
+    return {"avg_f1": on_all["avg_f1"], "f1": on_all["f1"], "avg_f1_kept": on_kept["avg_f1"],
+            "coverage": float(len(j) / max(len(gold), 1)),
+            "ece": metrics.ece(j["confidence"], j["correct"], n_bins) if len(j) else float("nan")}
+
+
+def threshold_curve(votes: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy,
+                    thresholds: list[float]) -> dict[str, list[float]]:
+    """Macro precision, recall and F1 (mean over attributes) and coverage when only pairs with
+    ``confidence >= t`` are kept, for each threshold ``t`` (the rest count as abstentions)."""
+    j = gold.merge(votes[["user_id", "attribute", "label", "confidence"]], on=["user_id", "attribute"], how="left")
+    out: dict[str, list[float]] = {"threshold": list(thresholds), "precision": [], "recall": [], "f1": [],
+                                   "coverage": []}
+    for t in thresholds:
+        pred = j["label"].where(j["confidence"] >= t, None)
+        p = r = f = 0.0
+        for attr in taxonomy:
+            m = (j["attribute"] == attr.name).to_numpy()
+            g, y = j.loc[m, "gold"].tolist(), pred[m].tolist()
+            present = [lab for lab in attr.labels if lab in set(g)]
+            pc = metrics.per_class(g, y, present)
+            p += np.mean([c["precision"] for c in pc.values()])
+            r += np.mean([c["recall"] for c in pc.values()])
+            f += 100.0 * metrics.macro_f1(g, y, attr.labels)
+        out["precision"].append(p / len(taxonomy))
+        out["recall"].append(r / len(taxonomy))
+        out["f1"].append(f / len(taxonomy))
+        out["coverage"].append(float(pred.notna().mean()))
+    return out

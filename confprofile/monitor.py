@@ -57,3 +57,23 @@ def confidence_histogram(ann: pd.DataFrame, n_bins: int = 10) -> dict[str, list[
     edges = np.linspace(0, 1, n_bins + 1)
     return {t: np.histogram(g["confidence"].dropna().clip(0, 1), bins=edges)[0].tolist()
             for t, g in ann[ann["ok"]].groupby("teacher", sort=True)}
+
+
+def balance(votes: pd.DataFrame, taxonomy) -> float:
+    """Mean over attributes of the normalised entropy of the kept label distribution.
+
+    1.0 = every label of every attribute equally frequent; 0.0 = one label only. Label-free:
+    the distribution-calibration target of stage 1.
+
+    >>> from confprofile.taxonomy import load_taxonomy
+    >>> v = pd.DataFrame({"attribute": ["gender"] * 4, "label": ["male", "male", "female", "female"]})
+    >>> balance(v, [load_taxonomy()["gender"]])
+    1.0
+    """
+    kept = votes[votes["kept"].astype(bool)] if "kept" in votes.columns else votes
+    out = []
+    for attr in taxonomy:
+        p = kept.loc[kept["attribute"] == attr.name, "label"].value_counts(normalize=True)
+        p = p[p.index.isin(attr.labels)].to_numpy()
+        out.append(float(-(p * np.log(p)).sum() / np.log(len(attr.labels))) if len(p) else 0.0)
+    return float(np.mean(out))

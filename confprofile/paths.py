@@ -60,3 +60,8 @@ def notebooks_dir() -> Path:
 
 def params_path(profile: str) -> Path:
     return notebooks_dir() / "params" / f"{profile}.yaml"
+
+
+def pseudo_labels_path(profile: str, split: str = "pool") -> Path:
+    """Pseudo-labels from voting and calibration (input of distillation)."""
+    return run_dir(profile) / "pseudo_labels" / f"{split}.jsonl"

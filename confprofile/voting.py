@@ -36,7 +36,7 @@ Rules shared by every function here (our choices; the paper gives only the natur
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -417,3 +417,30 @@ def pseudo_label_records(votes: pd.DataFrame) -> list[dict]:
             "label": lab, "confidence": conf if np.isfinite(conf) else None,
             "kept": bool(row.kept), "rationales": list(row.rationales) if has_r else []}
     return [{"user_id": u, "attributes": a} for u, a in recs.items()]
+
+
+def heldout_agreement(ann: pd.DataFrame, vote: Callable[[pd.DataFrame], pd.DataFrame]) -> float:
+    """A label-free score for a voting rule: hold each teacher out, let ``vote`` combine the
+    others, and measure the share of the held-out teacher's valid samples that agree; the mean
+    over teachers. A rule whose votes agree more with teachers it never saw is more often right,
+    if teachers' errors are independent (they are not entirely: a class that all teachers
+    over-predict is rewarded, so use this to choose a vote rule, not a calibration).
+
+    >>> ann = pd.DataFrame({"user_id": ["u"] * 3, "attribute": ["age"] * 3,
+    ...                     "teacher": ["a", "b", "c"], "label": ["x", "x", "y"], "confidence": [0.9, 0.6, 0.7]})
+    >>> # a out: b, c tie, y wins on confidence (0.7 > 0.6): 0; b out: x, agrees: 1; c out: x: 0
+    >>> round(heldout_agreement(ann, majority_vote), 4)
+    0.3333
+    """
+    _require(ann, ["teacher"], "annotation table")
+    v = valid_votes(ann)
+    rates = []
+    for t in sorted(pd.unique(ann["teacher"].dropna()).tolist(), key=str):
+        mine = v.loc[v["teacher"] == t, KEYS + ["label"]]
+        rest = ann.loc[ann["teacher"] != t]
+        if mine.empty or rest.empty:
+            continue
+        cons = vote(rest)[KEYS + ["label"]].rename(columns={"label": "_cons"})
+        m = mine.merge(cons, on=KEYS, how="inner")
+        rates.append(float((m["label"] == m["_cons"]).mean()) if len(m) else np.nan)
+    return float(np.nanmean(rates)) if rates else float("nan")

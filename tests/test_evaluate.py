@@ -84,3 +84,23 @@ def test_baselines_are_weak_and_majority_predicts_one_class(tmp_path):
     assert 10 < b["uniform_random"]["avg_f1"] < 40
     # majority: F1 of one class only, averaged over the classes present
     assert b["majority_class"]["f1"]["gender"] == pytest.approx(100 * (2 * 0.5 * 1 / 1.5) / 2, abs=6)
+
+
+def test_vote_report_separates_kept_quality_from_coverage(tmp_path):
+    gold = evaluate.read_gold(_write(tmp_path, _gold_rows(100)), TAX)
+    votes = _ann(gold, "vote", 0.3)[["user_id", "attribute", "label", "confidence"]]
+    votes["kept"] = votes["confidence"] > 0.5  # keeps exactly the correct ones
+    rep = evaluate.vote_report(votes, gold, TAX)
+    assert rep["avg_f1_kept"] == pytest.approx(100.0)
+    assert rep["coverage"] == pytest.approx(0.7, abs=0.06)
+    assert rep["avg_f1"] < rep["avg_f1_kept"] and rep["ece"] == pytest.approx(0.1, abs=1e-9)
+
+
+def test_threshold_curve_trades_recall_for_precision(tmp_path):
+    gold = evaluate.read_gold(_write(tmp_path, _gold_rows(200)), TAX)
+    votes = _ann(gold, "vote", 0.4)
+    curve = evaluate.threshold_curve(votes, gold, TAX, [0.0, 0.5, 0.95])
+    assert curve["coverage"] == pytest.approx([1.0, 0.6, 0.0], abs=0.06)
+    assert curve["precision"][1] == pytest.approx(1.0) and curve["precision"][0] < 0.8
+    # dropping only wrong labels costs no recall; dropping everything costs all of it
+    assert curve["recall"][1] == pytest.approx(curve["recall"][0]) and curve["recall"][2] == 0.0
