@@ -1,6 +1,6 @@
 """Label-free monitoring of an annotation table: failures, abstentions, agreement, confidence.
 
-Nothing here reads gold labels, so these numbers can be watched on the unlabeled pool too.
+Nothing here reads labels, so these numbers can be watched on the unlabeled pool too.
 
 >>> import pandas as pd
 >>> ann = pd.DataFrame({"user_id": ["u"] * 3, "attribute": ["age"] * 3, "teacher": ["t"] * 3,

@@ -281,7 +281,7 @@ def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[T
 
 
 # -- CLI -----------------------------------------------------------------------------------------
-TAXONOMY_BACKENDS = ("lexicon", "heuristic", "embedding", "vllm")
+TAXONOMY_BACKENDS = ("lexicon", "heuristic", "embedding", "knowledge", "vllm")
 """Backends whose constructor takes the taxonomy (CPU annotators read its cue words; vLLM builds
 its JSON schema from it)."""
 

@@ -16,3 +16,23 @@ def tmp_root(tmp_path, monkeypatch):
     shutil.copytree(REPO / "notebooks", tmp_path / "notebooks")
     monkeypatch.setenv("CONFPROFILE_ROOT", str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture
+def no_gold_reads(monkeypatch):
+    """Fail any open() of a file under a ``gold/`` folder (label-free code must never read one)."""
+    import builtins
+    import io
+    import pathlib
+
+    real_open, real_io_open, real_path_open = builtins.open, io.open, pathlib.Path.open
+
+    def guard(path):
+        if "/gold/" in str(path).replace("\\", "/"):
+            raise AssertionError(f"label-free code opened a gold file: {path}")
+
+    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: (guard(f), real_open(f, *a, **k))[1])
+    monkeypatch.setattr(io, "open", lambda f, *a, **k: (guard(f), real_io_open(f, *a, **k))[1])
+    monkeypatch.setattr(pathlib.Path, "open", lambda self, *a, **k: (guard(self), real_path_open(self, *a, **k))[1])
+    with pytest.raises(AssertionError):
+        open("/nonexistent/gold/x.jsonl")

@@ -45,7 +45,34 @@ def check_01(root: Path) -> None:
         assert (root / "figures" / "smoke" / f"{name}.png").stat().st_size > 5000
 
 
-CHECKS = {"01_taxonomy_exploration": check_01}
+def check_02(root: Path) -> None:
+    r = results(root, "02_label_synthesis")
+    floor = max(r["reference_f1"]["uniform_random"]["avg_f1"], r["reference_f1"]["majority_class"]["avg_f1"])
+    assert set(r["teacher_f1"]) == {"lexicon", "heuristic", "embedding", "knowledge"}
+    for teacher, s in r["teacher_f1"].items():
+        assert floor + 5 < s["avg_f1"] < 90, teacher  # above chance, far from perfect
+        assert r["format"][teacher]["parse_failure_rate"] == 0.0
+        c = r["confidence"][teacher]
+        assert c["accuracy_highest_bin"] > c["accuracy_lowest_bin"], teacher
+    assert r["n_annotations"] == {"pool": 300 * 6 * 4 * 3, "test": 200 * 6 * 4 * 3}
+    for split in ("pool", "test"):
+        assert (root / "runs" / "smoke" / "synthesis" / f"{split}.parquet").is_file()
+
+
+def check_03(root: Path) -> None:
+    r = results(root, "03_voting_and_calibration")
+    t = r["table"]
+    singles = [v["avg_f1"] for k, v in t.items() if k.startswith("single sample")]
+    assert t[r["chosen_rule"]]["avg_f1"] > max(singles)
+    assert r["chosen_rule"] == max(r["heldout_agreement_pool"], key=r["heldout_agreement_pool"].get)
+    final = t[r["final_method"]]
+    assert abs(final["coverage"] - 0.8) < 0.05 and final["balance_pool"] > t[r["chosen_rule"]]["balance_pool"]
+    assert t["chosen + confidence calibration (isotonic)"]["ece"] < t[r["chosen_rule"]]["ece"]
+    lines = (root / "runs" / "smoke" / "pseudo_labels" / "pool.jsonl").read_text().splitlines()
+    assert len(lines) == 300 and all(len(json.loads(x)["attributes"]) == 6 for x in lines)
+
+
+CHECKS = {"01_taxonomy_exploration": check_01, "02_label_synthesis": check_02, "03_voting_and_calibration": check_03}
 
 
 @pytest.mark.slow

@@ -1,5 +1,3 @@
-import builtins
-import io
 import json
 import os
 import pathlib
@@ -14,14 +12,12 @@ import pandas as pd
 import pytest
 
 from confprofile.parsing import ANNOTATION_COLUMNS
-from confprofile.prompts import record_text
 from confprofile.records import write_jsonl
-from confprofile.repro import derive_seed
 from confprofile import monitor
 from confprofile.synthesis import (OutputCache, load_annotations, main, save_annotations,
                                    shard_of, synthesize)
 from confprofile.taxonomy import load_taxonomy
-from confprofile.teachers import Teacher, get_teacher
+from confprofile.teachers import get_teacher
 
 TAX = load_taxonomy()
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -189,20 +185,12 @@ def test_max_users_subset(tmp_path):
     assert df.user_id.nunique() == 4
 
 
-def test_cli_save_load_and_no_gold_reads(tmp_path, monkeypatch):
+def test_cli_save_load_and_no_gold_reads(tmp_path, monkeypatch, request):
     monkeypatch.setenv("CONFPROFILE_ROOT", str(tmp_path))
     data = tmp_path / "runs" / "t" / "data"
     write_jsonl(data / "pool.jsonl", users(15))
     write_jsonl(data / "gold" / "pool.jsonl", [{"user_id": "u0000", "labels": {}, "clues": {}}])
-    real_open, real_io_open, real_path_open = builtins.open, io.open, pathlib.Path.open
-
-    def guard(path):
-        if "/gold/" in str(path).replace("\\", "/"):
-            raise AssertionError(f"opened gold file {path}")
-
-    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: (guard(f), real_open(f, *a, **k))[1])
-    monkeypatch.setattr(io, "open", lambda f, *a, **k: (guard(f), real_io_open(f, *a, **k))[1])
-    monkeypatch.setattr(pathlib.Path, "open", lambda self, *a, **k: (guard(self), real_path_open(self, *a, **k))[1])
+    request.getfixturevalue("no_gold_reads")
     assert main(["--profile", "t", "--split", "pool", "--teachers", "lexicon,heuristic", "--samples", "2",
                  "--shard", "0/2", "--no-progress"]) == 0
     assert not (tmp_path / "runs" / "t" / "synthesis" / "pool.parquet").exists()

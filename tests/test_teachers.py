@@ -1,10 +1,4 @@
-import ast
-import builtins
 import importlib.util
-import io
-import json
-import pathlib
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +10,7 @@ from confprofile.teachers.cpu import parse_sections
 
 TAX = load_taxonomy()
 require_vllm = pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vllm not installed")
-CPU = ("lexicon", "heuristic", "embedding")
+CPU = ("lexicon", "heuristic", "embedding", "knowledge")
 
 # Hand-written users with obvious clues, and what a careful human would answer.
 OBVIOUS = [
@@ -90,11 +84,48 @@ def test_lexicon_abstains_without_evidence_and_rationale_quotes(teachers):
 def test_confidence_is_informative_on_clear_vs_vague(teachers):
     clear = {"user_id": "c1", "bio": "retired, pension, grandchild, tai chi, square dance"}
     vague = {"user_id": "c2", "comments": ["nice video"]}
-    for name in ("lexicon", "heuristic"):
+    for name in ("lexicon", "heuristic", "knowledge"):
         t = teachers[name]
         c = parse_output(t.generate([build_messages(clear, TAX)], 1, 0.0, 0)[0][0], TAX)["age"].confidence
         v = parse_output(t.generate([build_messages(vague, TAX)], 1, 0.0, 0)[0][0], TAX)["age"].confidence
         assert c > v, name
+
+
+def _greedy(teacher, rec):
+    return parse_output(teacher.generate([build_messages(rec, TAX)], 1, 0.0, 0)[0][0], TAX)
+
+
+def test_knowledge_is_confident_only_with_evidence(teachers):
+    t = teachers["knowledge"]
+    blank = _greedy(t, {"user_id": "k0", "comments": ["nice video"]})
+    assert all(p.ok and p.label != "unknown" for p in blank.values())  # it guesses from priors...
+    assert max(p.confidence for p in blank.values()) < 0.35  # ...and says so
+    clear = _greedy(t, {"user_id": "k1", "bio": "ER doctor here", "comments": ["my wife picked the restaurant again"]})
+    assert clear["occupation"].label == "healthcare" and clear["occupation"].confidence > 0.6
+    assert clear["gender"].label == "male" and "my wife" in clear["gender"].rationale
+    assert clear["occupation"].confidence > blank["occupation"].confidence + 0.4
+
+
+def test_knowledge_reasons_across_attributes_and_discounts_irony(teachers):
+    t = teachers["knowledge"]
+    retired = _greedy(t, {"user_id": "k2", "bio": "retired last spring"})
+    assert retired["occupation"].label == "retired"
+    assert retired["age"].label == "55_plus" and retired["life_stage"].label == "empty_nest"
+    pupil = _greedy(t, {"user_id": "k3", "comments": ["ninth grade is destroying me"]})
+    assert (pupil["age"].label, pupil["occupation"].label, pupil["education"].label) == ("under_18", "student", "secondary_or_below")
+    ironic = _greedy(t, {"user_id": "k4", "bio": "me pretending: ER doctor here"})
+    assert ironic["occupation"].label != "healthcare" and ironic["occupation"].confidence < 0.3
+    own = _greedy(t, {"user_id": "k5", "bio": "ER doctor here"})
+    shared = _greedy(t, {"user_id": "k6", "bio": "ER doctor here, this is my dad's phone"})
+    assert shared["occupation"].label == "healthcare" and shared["occupation"].confidence < own["occupation"].confidence
+
+
+def test_knowledge_reads_ages_and_account_names(teachers):
+    t = teachers["knowledge"]
+    assert _greedy(t, {"user_id": "k7", "comments": ["just turned 47 today"]})["age"].label == "45_54"
+    assert _greedy(t, {"user_id": "k8", "bio": "born in 1958, feeling it already"})["age"].label == "55_plus"
+    follows = _greedy(t, {"user_id": "k9", "follows": ["CropsFertilizerGuide", "TractorRepair", "PigFeedPrices"]})
+    assert follows["occupation"].label == "agriculture"
 
 
 def test_parse_sections_reads_rendered_record():
@@ -112,38 +143,11 @@ def test_registry():
     assert isinstance(t, Teacher) and t.name == "lexicon" and "lexicon" in t.cache_id.lower()
 
 
-def test_cpu_teachers_never_open_gold(monkeypatch, tmp_path, teachers):
+def test_cpu_teachers_never_open_gold(no_gold_reads, teachers):
     """Run every CPU teacher (fresh instances, so models load under the guard) with opens guarded."""
-    real_open, real_io_open, real_path_open = builtins.open, io.open, pathlib.Path.open
-
-    def guard(path):
-        if "/gold/" in str(path).replace("\\", "/"):
-            raise AssertionError(f"opened gold file {path}")
-
-    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: (guard(f), real_open(f, *a, **k))[1])
-    monkeypatch.setattr(io, "open", lambda f, *a, **k: (guard(f), real_io_open(f, *a, **k))[1])
-    monkeypatch.setattr(pathlib.Path, "open", lambda self, *a, **k: (guard(self), real_path_open(self, *a, **k))[1])
-    with pytest.raises(AssertionError):
-        open(tmp_path / "gold" / "x.jsonl", "w")
     for name in CPU:
         t = get_teacher(name, taxonomy=TAX)
         assert len(_answers(t)) == len(OBVIOUS)
-
-
-def test_teachers_and_synthesis_never_import_evaluation_or_bench():
-    root = Path(__file__).resolve().parent.parent / "confprofile"
-    files = sorted((root / "teachers").glob("*.py")) + [root / "synthesis.py", root / "prompts.py", root / "parsing.py"]
-    for f in files:
-        tree = ast.parse(f.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
-            for n in names:
-                assert not n.startswith(("confprofile.evaluate", "confprofile.bench")), f"{f.name} imports {n}"
-        assert "gold" not in f.read_text(encoding="utf-8").replace("golden", ""), f"{f.name} mentions gold"
 
 
 def test_smollm2_is_shipped():

