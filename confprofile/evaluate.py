@@ -145,7 +145,9 @@ def vote_report(votes: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, n_b
 def threshold_curve(votes: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy,
                     thresholds: list[float]) -> dict[str, list[float]]:
     """Macro precision, recall and F1 (mean over attributes) and coverage when only pairs with
-    ``confidence >= t`` are kept, for each threshold ``t`` (the rest count as abstentions)."""
+    ``confidence >= t`` are kept, for each threshold ``t`` (the rest count as abstentions).
+
+    Precision averages the classes that are predicted at least once (NaN when none is)."""
     j = gold.merge(votes[["user_id", "attribute", "label", "confidence"]], on=["user_id", "attribute"], how="left")
     out: dict[str, list[float]] = {"threshold": list(thresholds), "precision": [], "recall": [], "f1": [],
                                    "coverage": []}
@@ -157,7 +159,8 @@ def threshold_curve(votes: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy,
             g, y = j.loc[m, "gold"].tolist(), pred[m].tolist()
             present = [lab for lab in attr.labels if lab in set(g)]
             pc = metrics.per_class(g, y, present)
-            p += np.mean([c["precision"] for c in pc.values()])
+            predicted = [lab for lab in present if lab in set(y)]  # precision of an unused class is undefined
+            p += np.mean([pc[lab]["precision"] for lab in predicted]) if predicted else np.nan
             r += np.mean([c["recall"] for c in pc.values()])
             f += 100.0 * metrics.macro_f1(g, y, attr.labels)
         out["precision"].append(p / len(taxonomy))

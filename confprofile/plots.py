@@ -26,7 +26,7 @@ def grid(n: int, ncols: int = 3, size: tuple[float, float] = (4.2, 3.0)):
     return fig, list(axes.flat[:n])
 
 
-def bar_shares(shares: Mapping[str, Mapping[str, float]], ax, title: str = "") -> None:
+def bar_shares(shares: Mapping[str, Mapping[str, float]], ax, title: str = "", legend: bool = True) -> None:
     """Grouped bars: ``shares[series][label]`` (e.g. series = gold / predicted)."""
     series = list(shares)
     labels = list(next(iter(shares.values())))
@@ -38,8 +38,14 @@ def bar_shares(shares: Mapping[str, Mapping[str, float]], ax, title: str = "") -
     ax.set_xticks(x, labels, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("share")
     ax.set_title(title)
-    if len(series) > 1:
+    if legend and len(series) > 1:
         ax.legend(fontsize=8)
+
+
+def shared_legend(fig, ax) -> None:
+    """One legend for a grid of alike axes, above them (from ``ax``'s series)."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(labels), fontsize=9)
 
 
 def field_coverage(stats: Mapping[str, Mapping[str, float]], ax) -> None:

@@ -104,3 +104,4 @@ def test_threshold_curve_trades_recall_for_precision(tmp_path):
     assert curve["precision"][1] == pytest.approx(1.0) and curve["precision"][0] < 0.8
     # dropping only wrong labels costs no recall; dropping everything costs all of it
     assert curve["recall"][1] == pytest.approx(curve["recall"][0]) and curve["recall"][2] == 0.0
+    assert np.isnan(curve["precision"][2])  # nothing predicted: precision undefined, not 0
