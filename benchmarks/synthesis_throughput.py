@@ -27,7 +27,7 @@ def main() -> None:
     ap.add_argument("--profile", default="smoke")
     ap.add_argument("--split", default="pool")
     ap.add_argument("--samples", type=int, default=5)
-    ap.add_argument("--teachers", default="lexicon,heuristic,embedding")
+    ap.add_argument("--teachers", default="lexicon,heuristic,embedding,knowledge")
     args = ap.parse_args()
     path = paths.records_path(args.profile, args.split)
     if not path.exists():

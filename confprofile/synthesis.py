@@ -37,6 +37,7 @@ import json
 import os
 import re
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -214,7 +215,7 @@ def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[T
     from tqdm.auto import tqdm
 
     rows: list[dict] = []
-    new_users: dict[str, int] = {}
+    gen_seconds: dict[str, float] = {}
     memo: dict[tuple[str, str | None], list[dict]] = {}
     prompts: dict[str, tuple[list[dict], str]] = {}
 
@@ -237,14 +238,15 @@ def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[T
             return [cache_key(teacher.cache_id, ph, params, i) for i in range(n_samples)]
 
         todo = [r for r in users if any(k not in cache for k in keys(r))]
-        new_users[teacher.name] = len(todo)
         if log:
             log(f"{teacher.name}: {len(users) - len(todo)}/{len(users)} users cached, {len(todo)} to annotate")
         bar = tqdm(total=len(todo), desc=f"synthesis {teacher.name}", disable=not show, leave=False)
         bs = max(1, int(teacher.batch_size))
         for start in range(0, len(todo), bs):
             batch = todo[start:start + bs]
+            t0 = time.perf_counter()
             outs = teacher.generate([prompt(r)[0] for r in batch], n_samples, temperature, seed)
+            per_output = (time.perf_counter() - t0) / (len(batch) * n_samples)
             if len(outs) != len(batch) or any(len(o) != n_samples for o in outs):
                 raise RuntimeError(f"teacher {teacher.name!r} returned {[len(o) for o in outs]} outputs for "
                                    f"{len(batch)} prompts x {n_samples} samples")
@@ -255,16 +257,19 @@ def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[T
                     if text is None or k in cache:  # None: failed for good this time; retried next run
                         continue
                     new.append({"key": k, "user_id": rec["user_id"], "sample": i, "prompt_hash": ph,
-                                "cache_id": teacher.cache_id, "params": params, "text": text})
+                                "cache_id": teacher.cache_id, "params": params, "text": text,
+                                "gen_s": per_output})
             cache.append(new)
             bar.update(len(batch))
         bar.close()
 
+        spent = 0.0
         for rec in users:
             uid = rec["user_id"]
             for i, k in enumerate(keys(rec)):
                 e = cache.get(k)
                 text = None if e is None else e["text"]
+                spent += float("nan") if e is None else e.get("gen_s", float("nan"))
                 tmpl = memo.get((teacher.name, text))
                 if tmpl is None:
                     tmpl = annotation_rows("", teacher.name, 0, text, taxonomy)
@@ -273,9 +278,12 @@ def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[T
                     memo[(teacher.name, text)] = tmpl
                 rows.extend({**r, "user_id": uid, "sample": i} for r in tmpl)
         memo.clear()  # outputs are shared within a teacher only
+        gen_seconds[teacher.name] = spent
 
     df = pd.DataFrame(rows, columns=list(ANNOTATION_COLUMNS))
-    df.attrs["new_users"] = new_users  # users generated (not read from cache) in this call, per teacher
+    # seconds the teacher spent generating these outputs, whenever that was (read from the cache,
+    # so a warm rerun reports the cold throughput; NaN where an entry predates the field)
+    df.attrs["generation_seconds"] = gen_seconds
     return df.astype({"user_id": "object", "attribute": "object", "teacher": "object", "sample": "int64",
                       "confidence": "float64", "rationale": "object", "ok": "bool"})
 

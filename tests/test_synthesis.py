@@ -200,3 +200,12 @@ def test_cli_save_load_and_no_gold_reads(tmp_path, monkeypatch, request):
     assert len(df) == 15 * 2 * 2 * len(TAX) and tuple(df.columns) == ANNOTATION_COLUMNS
     save_annotations(df, "t", "again")
     pd.testing.assert_frame_equal(load_annotations("t", "again"), df)
+
+
+def test_generation_time_is_cached_so_warm_reruns_report_cold_throughput(tmp_path):
+    recs = users(6)
+    cold = synthesize(recs, TAX, [Fake(delay=0.05)], n_samples=2, temperature=0.7, seed=0, cache_dir=tmp_path,
+                      progress=False)
+    warm = synthesize(recs, TAX, [Fake()], n_samples=2, temperature=0.7, seed=0, cache_dir=tmp_path, progress=False)
+    spent = cold.attrs["generation_seconds"]["fake"]
+    assert spent >= 0.05 and warm.attrs["generation_seconds"]["fake"] == pytest.approx(spent)
