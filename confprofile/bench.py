@@ -50,7 +50,7 @@ from functools import cache
 from pathlib import Path
 
 from confprofile import paths, records, repro
-from confprofile.errors import TaxonomyError
+from confprofile.errors import TaxonomyError, run_cli
 from confprofile.taxonomy import Taxonomy, load_taxonomy
 
 STRENGTHS = ("explicit", "strong", "weak", "none", "misleading")
@@ -867,4 +867,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Path]:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_cli(main))

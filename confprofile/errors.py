@@ -29,3 +29,19 @@ class RecordError(ConfProfileError):
 
 class ParamsError(ConfProfileError):
     """A run-profile parameter file is missing or malformed."""
+
+
+def run_cli(main, argv=None) -> int:
+    """Run a command-line ``main``; a ConfProfileError becomes one line on stderr and exit 2.
+
+    Every ``python -m confprofile.<stage>`` goes through this, so a bad file gives
+    ``error: users.jsonl:12: field 'posts[0].title': expected a string, got int``, not a traceback.
+    """
+    import sys
+
+    try:
+        rc = main(argv)
+    except ConfProfileError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return rc if isinstance(rc, int) else 0

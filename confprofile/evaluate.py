@@ -126,7 +126,7 @@ def baselines(gold: pd.DataFrame, taxonomy: Taxonomy, seed: int = 0) -> dict:
 
 def vote_report(votes: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, n_bins: int = 10) -> dict:
     """How good a vote table is: F1 over all pairs (dropped = abstained), F1 over kept pairs,
-    coverage (share kept) and ECE of ``confidence`` over kept pairs with a label.
+    coverage (share kept), and ECE and Brier score of ``confidence`` over kept pairs with a label.
 
     A table without ``kept`` keeps every pair with a label.
     """
@@ -139,7 +139,8 @@ def vote_report(votes: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, n_b
     j = with_gold(v[v["kept"]], gold)
     return {"avg_f1": on_all["avg_f1"], "f1": on_all["f1"], "avg_f1_kept": on_kept["avg_f1"],
             "coverage": float(len(j) / max(len(gold), 1)),
-            "ece": metrics.ece(j["confidence"], j["correct"], n_bins) if len(j) else float("nan")}
+            "ece": metrics.ece(j["confidence"], j["correct"], n_bins) if len(j) else float("nan"),
+            "brier": metrics.brier(j["confidence"], j["correct"]) if len(j) else float("nan")}
 
 
 def threshold_curve(votes: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy,

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from confprofile import paths
+from confprofile.errors import run_cli
 from confprofile.params import PROFILES, load_params
 
 KERNEL = "python3"
@@ -94,4 +95,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

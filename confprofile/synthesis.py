@@ -45,6 +45,7 @@ from pathlib import Path
 import pandas as pd
 
 from confprofile import paths
+from confprofile.errors import run_cli
 from confprofile.parsing import ANNOTATION_COLUMNS, annotation_rows
 from confprofile.prompts import build_messages, prompt_hash
 from confprofile.records import read_records
@@ -370,4 +371,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))

@@ -74,3 +74,19 @@ def test_field_stats_coverage():
     stats = field_stats([GOOD, {"user_id": "b"}])
     assert stats["bio"] == {"coverage": 0.5, "mean_length": len("nurse on nights")}
     assert stats["posts"]["coverage"] == 0.5 and stats["posts"]["mean_length"] == 1
+
+
+def test_command_lines_print_one_line_errors(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("attributes: {}\n")
+    env = {**__import__("os").environ, "CONFPROFILE_ROOT": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "confprofile.bench", "--taxonomy", str(bad), "--n-pool", "2",
+                          "--n-test", "2"], capture_output=True, text=True, env=env)
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"error: {bad}: 'attributes' must be a non-empty mapping"
+    out = subprocess.run([sys.executable, "-m", "confprofile.synthesis", "--profile", "nothing"],
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 2 and out.stderr.strip().endswith("nothing/data/pool.jsonl: file not found")
