@@ -197,23 +197,6 @@ def fit_confidence_calibrator(ann: pd.DataFrame, method: str = "isotonic", holdo
 # distribution calibration 1: per-class confidence thresholds
 
 
-def class_shares(votes: pd.DataFrame, kept_only: bool = True) -> pd.DataFrame:
-    """Pseudo-label distribution per attribute: ``attribute, label, count, share``.
-
-    >>> votes = pd.DataFrame({"user_id": list("abc"), "attribute": ["g"] * 3,
-    ...                       "label": ["m", "m", "f"], "confidence": [0.9, 0.8, 0.5],
-    ...                       "kept": [True, False, True]})
-    >>> class_shares(votes)[["label", "share"]].to_dict("records")
-    [{'label': 'f', 'share': 0.5}, {'label': 'm', 'share': 0.5}]
-    """
-    m = votes["label"].notna()
-    if kept_only and "kept" in votes.columns:
-        m &= votes["kept"].astype(bool)
-    c = votes.loc[m].groupby(["attribute", "label"]).size().rename("count").reset_index()
-    c["share"] = c["count"] / c.groupby("attribute")["count"].transform("sum")
-    return c.sort_values(["attribute", "label"], kind="mergesort").reset_index(drop=True)
-
-
 def _water_fill(conf_by_class: dict[str, np.ndarray], k: int) -> dict[str, int]:
     """Kept counts per class summing to ``k``, as equal as the class sizes allow; the classes
     that get one extra are those whose next candidate is most confident."""

@@ -10,7 +10,6 @@ Teacher, voting, calibration, SFT and RL code must not import this module (a tes
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -56,18 +55,6 @@ def score(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy) -> dict:
         labels = m["label"].where(m["label"].notna(), None).tolist()
         f1[attr.name] = 100.0 * metrics.macro_f1(m["gold"].tolist(), labels, attr.labels)
     return {"f1": f1, "avg_f1": float(np.mean(list(f1.values()))), "n_users": int(gold["user_id"].nunique())}
-
-
-def label_distribution(table: pd.DataFrame, taxonomy: Taxonomy, column: str) -> dict[str, dict[str, float]]:
-    """Share of each label per attribute in ``table[column]`` (abstentions excluded)."""
-    out: dict[str, dict[str, float]] = {}
-    for attr in taxonomy:
-        col = table.loc[table["attribute"] == attr.name, column].dropna()
-        col = col[col.isin(attr.labels)]
-        n = max(len(col), 1)
-        counts: Mapping[str, int] = col.value_counts().to_dict()
-        out[attr.name] = {lab: counts.get(lab, 0) / n for lab in attr.labels}
-    return out
 
 
 def with_gold(table: pd.DataFrame, gold: pd.DataFrame) -> pd.DataFrame:

@@ -59,6 +59,24 @@ def confidence_histogram(ann: pd.DataFrame, n_bins: int = 10) -> dict[str, list[
             for t, g in ann[ann["ok"]].groupby("teacher", sort=True)}
 
 
+def label_shares(table: pd.DataFrame, taxonomy, column: str = "label") -> dict[str, dict[str, float]]:
+    """Share of each taxonomy label per attribute in ``table[column]``; abstentions, failures
+    and off-taxonomy values are left out.
+
+    >>> from confprofile.taxonomy import load_taxonomy
+    >>> v = pd.DataFrame({"attribute": ["gender"] * 3, "label": ["male", "male", "unknown"]})
+    >>> label_shares(v, [load_taxonomy()["gender"]])
+    {'gender': {'female': 0.0, 'male': 1.0}}
+    """
+    out: dict[str, dict[str, float]] = {}
+    for attr in taxonomy:
+        col = table.loc[table["attribute"] == attr.name, column]
+        counts = col[col.isin(attr.labels)].value_counts()
+        n = max(int(counts.sum()), 1)
+        out[attr.name] = {lab: int(counts.get(lab, 0)) / n for lab in attr.labels}
+    return out
+
+
 def balance(votes: pd.DataFrame, taxonomy) -> float:
     """Mean over attributes of the normalised entropy of the kept label distribution.
 
@@ -73,7 +91,6 @@ def balance(votes: pd.DataFrame, taxonomy) -> float:
     kept = votes[votes["kept"].astype(bool)] if "kept" in votes.columns else votes
     out = []
     for attr in taxonomy:
-        p = kept.loc[kept["attribute"] == attr.name, "label"].value_counts(normalize=True)
-        p = p[p.index.isin(attr.labels)].to_numpy()
+        p = np.array([x for x in label_shares(kept, [attr])[attr.name].values() if x > 0])
         out.append(float(-(p * np.log(p)).sum() / np.log(len(attr.labels))) if len(p) else 0.0)
     return float(np.mean(out))
