@@ -78,14 +78,16 @@ def versions() -> dict[str, str]:
 
 
 def save_results(profile: str, name: str, results: dict, params: dict | None = None) -> Path:
-    """Write ``results/<profile>/<name>.json``: results, parameters, package versions."""
+    """Write ``results/<profile>/<name>.json``: results, parameters, package versions.
+
+    Returns the path relative to the repository root (executed notebooks show no local paths)."""
     path = paths.results_dir(profile) / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"name": name, "profile": profile, "params": params or {}, "versions": versions(),
                "results": results}
     path.write_text(json.dumps(rounded(payload), sort_keys=True, indent=1, ensure_ascii=False) + "\n",
                     encoding="utf-8")
-    return path
+    return path.relative_to(paths.root())
 
 
 def load_results(profile: str, name: str) -> dict:
@@ -95,8 +97,9 @@ def load_results(profile: str, name: str) -> dict:
 
 
 def save_figure(fig, profile: str, name: str, dpi: int = 110) -> Path:
-    """Write ``figures/<profile>/<name>.png`` without metadata (byte-stable reruns)."""
+    """Write ``figures/<profile>/<name>.png`` without metadata (byte-stable reruns); returns the
+    path relative to the repository root."""
     path = paths.figures_dir(profile) / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    return path
+    return path.relative_to(paths.root())

@@ -54,9 +54,26 @@ def run_notebook(nb: Path, profile: str, params: dict) -> Path:
     out = paths.results_dir(profile) / "notebooks" / nb.name
     out.parent.mkdir(parents=True, exist_ok=True)
     wanted = {k: v for k, v in params.items() if k in declared_parameters(nb)}
-    papermill.execute_notebook(str(nb), str(out), parameters=wanted, kernel_name=KERNEL,
-                               cwd=str(nb.parent), progress_bar=False, log_output=False)
+    try:
+        papermill.execute_notebook(str(nb), str(out), parameters=wanted, kernel_name=KERNEL,
+                                   cwd=str(nb.parent), progress_bar=False, log_output=False)
+    finally:
+        _relative_paths(out)
     return out
+
+
+def _relative_paths(executed: Path) -> None:
+    """Record the notebook paths papermill wrote into the executed copy relative to the root."""
+    import nbformat
+
+    if not executed.is_file():
+        return
+    nb = nbformat.read(executed, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if meta.get(key):
+            meta[key] = Path(meta[key]).resolve().relative_to(paths.root()).as_posix()
+    nbformat.write(nb, executed)
 
 
 def _failed_cell(exc: Exception) -> str:

@@ -213,7 +213,7 @@ def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[T
         raise ValueError("cache_dir is required (e.g. confprofile.synthesis.cache_dir(profile))")
     shard = parse_shard(shard)
     show = _progress_enabled(progress)
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bar: tqdm.auto would want ipywidgets inside notebooks
 
     rows: list[dict] = []
     gen_seconds: dict[str, float] = {}

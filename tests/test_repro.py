@@ -1,0 +1,35 @@
+import json
+import subprocess
+import sys
+
+import matplotlib.pyplot as plt
+
+from confprofile import repro
+
+
+def test_derive_seed_is_the_same_in_another_process():
+    code = "from confprofile.repro import derive_seed; print(derive_seed(7, 'teacher', 'u1', 2))"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert int(other) == repro.derive_seed(7, "teacher", "u1", 2) < 2**63
+
+
+def test_save_results_is_sorted_rounded_and_stable(tmp_root):
+    payload = {"b": 1 / 3, "a": [float("nan"), 2.0], "n": repro.rng(0, "x").integers(5)}
+    path = tmp_root / repro.save_results("smoke", "99_x", payload, {"seed": 0})
+    first = path.read_bytes()
+    assert tmp_root / repro.save_results("smoke", "99_x", dict(reversed(list(payload.items()))), {"seed": 0}) == path
+    assert path.read_bytes() == first
+    saved = json.loads(first)
+    assert list(saved) == sorted(saved) and saved["results"]["b"] == 0.333333 and saved["results"]["a"][0] is None
+    assert "torch" in saved["versions"] and repro.load_results("smoke", "99_x")["b"] == 0.333333
+
+
+def test_save_figure_is_byte_stable(tmp_root):
+    def draw():
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        return fig
+
+    a = (tmp_root / repro.save_figure(draw(), "smoke", "99_a")).read_bytes()
+    b = (tmp_root / repro.save_figure(draw(), "smoke", "99_a")).read_bytes()
+    assert a == b and a[:8] == b"\x89PNG\r\n\x1a\n"
