@@ -18,7 +18,6 @@ import hashlib
 import importlib.metadata
 import json
 import math
-import random
 from pathlib import Path
 
 import numpy as np
@@ -37,18 +36,6 @@ def derive_seed(seed: int, *keys: object) -> int:
 def rng(seed: int, *keys: object) -> np.random.Generator:
     """A numpy Generator seeded from ``derive_seed(seed, *keys)``."""
     return np.random.default_rng(derive_seed(seed, *keys))
-
-
-def seed_everything(seed: int) -> None:
-    """Backstop global seeding; code that samples should use ``rng``/``derive_seed`` instead."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    try:
-        import torch
-
-        torch.manual_seed(seed)
-    except ImportError:  # pragma: no cover - torch is in requirements
-        pass
 
 
 def rounded(obj: object, digits: int = 6) -> object:

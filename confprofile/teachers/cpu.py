@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from confprofile.prompts import record_text
-from confprofile.repro import derive_seed
+from confprofile.repro import rng
 from confprofile.taxonomy import UNKNOWN, Taxonomy, load_taxonomy
 from confprofile.teachers.base import Teacher
 
@@ -134,11 +134,11 @@ class CPUTeacher(Teacher):
         judgements = self.judge_batch([items for _, items in parsed])
         out = []
         for (uid, _), judged in zip(parsed, judgements):
-            out.append([self._answer(judged, temperature, np.random.default_rng(derive_seed(seed, self.name, uid, i)))
+            out.append([self._answer(judged, temperature, rng(seed, self.name, uid, i))
                         for i in range(n)])
         return out
 
-    def _answer(self, judged: dict[str, Judgement], temperature: float, rng: np.random.Generator) -> str:
+    def _answer(self, judged: dict[str, Judgement], temperature: float, gen: np.random.Generator) -> str:
         answer = {}
         for attr in self.taxonomy:
             j = judged[attr.name]
@@ -149,7 +149,7 @@ class CPUTeacher(Teacher):
             if temperature <= 0:
                 k = int(np.argmax(j.logits))
             else:
-                k = int(rng.choice(len(belief), p=_softmax(j.logits / temperature)))
+                k = int(gen.choice(len(belief), p=_softmax(j.logits / temperature)))
             others = np.delete(j.logits, k)
             margin = float(j.logits[k] - others.max()) if len(others) else 0.0
             conf = float(np.clip(self.confidence(float(belief[k]), margin, j.strength), 0.01, 0.99))
