@@ -46,6 +46,16 @@ def gold_path(profile: str, split: str) -> Path:
     return gold_dir(profile) / f"{split}.jsonl"
 
 
+def synthesis_cache_dir(profile: str) -> Path:
+    """Raw teacher outputs, append-only, one JSONL file per teacher (and shard)."""
+    return run_dir(profile) / "synthesis" / "cache"
+
+
+def annotations_path(profile: str, split: str) -> Path:
+    """The annotation table of a split (one row per user x attribute x teacher x sample)."""
+    return run_dir(profile) / "synthesis" / f"{split}.parquet"
+
+
 def results_dir(profile: str) -> Path:
     return root() / "results" / profile
 

@@ -49,6 +49,7 @@ from confprofile.errors import run_cli
 from confprofile.parsing import ANNOTATION_COLUMNS, annotation_rows
 from confprofile.prompts import build_messages, prompt_hash
 from confprofile.records import read_records
+from confprofile.repro import derive_seed
 from confprofile.taxonomy import Taxonomy, load_taxonomy
 from confprofile.teachers import Teacher, get_teacher
 
@@ -57,21 +58,9 @@ NO_OUTPUT = "no output (generation failed)"
 
 
 # -- paths ---------------------------------------------------------------------------------------
-def synthesis_dir(profile: str) -> Path:
-    return paths.run_dir(profile) / "synthesis"
-
-
-def cache_dir(profile: str) -> Path:
-    return synthesis_dir(profile) / "cache"
-
-
-def annotations_path(profile: str, split: str) -> Path:
-    return synthesis_dir(profile) / f"{split}.parquet"
-
-
 def save_annotations(df: pd.DataFrame, profile: str, split: str) -> Path:
     """Write ``runs/<profile>/synthesis/<split>.parquet`` (atomically)."""
-    path = annotations_path(profile, split)
+    path = paths.annotations_path(profile, split)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     df.to_parquet(tmp, index=False)
@@ -81,7 +70,7 @@ def save_annotations(df: pd.DataFrame, profile: str, split: str) -> Path:
 
 def load_annotations(profile: str, split: str) -> pd.DataFrame:
     """The annotation table saved by ``save_annotations``."""
-    return pd.read_parquet(annotations_path(profile, split))
+    return pd.read_parquet(paths.annotations_path(profile, split))
 
 
 # -- sharding ------------------------------------------------------------------------------------
@@ -107,7 +96,7 @@ def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
 
 def shard_of(user_id: str, n: int) -> int:
     """Which of ``n`` shards a user belongs to (stable across processes and machines)."""
-    return int(hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:12], 16) % n
+    return derive_seed(0, "shard", user_id) % n
 
 
 # -- cache ---------------------------------------------------------------------------------------
@@ -119,12 +108,11 @@ def cache_key(cache_id: str, phash: str, params: dict, sample: int) -> str:
 class OutputCache:
     """Append-only JSONL cache of raw outputs for one teacher (all shard files merge on read)."""
 
-    def __init__(self, directory: str | Path, teacher: str, shard: tuple[int, int] | None = None, fsync: bool = False):
+    def __init__(self, directory: str | Path, teacher: str, shard: tuple[int, int] | None = None):
         if not _SAFE_NAME.match(teacher):
             raise ValueError(f"teacher name {teacher!r} is not a safe file name")
         self.dir = Path(directory)
         self.teacher = teacher
-        self.fsync = fsync
         self.path = self.dir / (f"{teacher}.jsonl" if shard is None else f"{teacher}.shard{shard[0]}of{shard[1]}.jsonl")
         self.entries: dict[str, dict] = {}
         self.load()
@@ -171,8 +159,6 @@ class OutputCache:
                 fh.write("\n")
             fh.write("".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in entries))
             fh.flush()
-            if self.fsync:
-                os.fsync(fh.fileno())
         for e in entries:
             self.entries.setdefault(e["key"], e)
 
@@ -204,13 +190,13 @@ def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[T
         records: user records (``records.read_records``); order fixes the row order.
         teachers: ``Teacher`` objects; a teacher with ``max_users`` annotates only the first
             ``max_users`` records (before sharding, so shards add up to the unsharded run).
-        cache_dir: where raw outputs are cached (``cache_dir(profile)`` in a pipeline run); a
+        cache_dir: where raw outputs are cached (``paths.synthesis_cache_dir(profile)`` in a pipeline run); a
             temporary folder is not created for you: without a cache nothing can resume.
         shard: ``"i/n"``: annotate (and return rows for) only the users of shard i.
         progress: a tqdm bar per teacher; None = only on an interactive terminal.
     """
     if cache_dir is None:
-        raise ValueError("cache_dir is required (e.g. confprofile.synthesis.cache_dir(profile))")
+        raise ValueError("cache_dir is required (e.g. confprofile.paths.synthesis_cache_dir(profile))")
     shard = parse_shard(shard)
     show = _progress_enabled(progress)
     from tqdm import tqdm  # text bar: tqdm.auto would want ipywidgets inside notebooks
@@ -356,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = _parse_settings(args.set)
     teachers = build_teachers({t: settings.get(t, {}) for t in args.teachers.split(",") if t}, taxonomy)
     df = synthesize(records, taxonomy, teachers, n_samples=args.samples, temperature=args.temperature,
-                    seed=args.seed, cache_dir=cache_dir(args.profile), shard=args.shard,
+                    seed=args.seed, cache_dir=paths.synthesis_cache_dir(args.profile), shard=args.shard,
                     progress=False if args.no_progress else None, log=lambda s: print(s, file=sys.stderr))
     for t in teachers:
         t.close()
@@ -365,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.shard is None:
         print(f"wrote {save_annotations(df, args.profile, args.split)} ({len(df)} rows)")
     else:
-        print(f"shard {args.shard}: {len(df)} rows cached under {cache_dir(args.profile)}; "
+        print(f"shard {args.shard}: {len(df)} rows cached under {paths.synthesis_cache_dir(args.profile)}; "
               "run again without --shard to write the table")
     return 0
 

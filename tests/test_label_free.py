@@ -47,7 +47,7 @@ def test_label_free_pipeline_runs_with_gold_files_locked(tmp_root, request):
     recs = records.read_records(paths.records_path("t", "pool"))
     teachers = synthesis.build_teachers(["lexicon", "heuristic", "embedding"], tax)
     ann = synthesis.synthesize(recs, tax, teachers, n_samples=2, temperature=0.7, seed=0,
-                               cache_dir=synthesis.cache_dir("t"), progress=False)
+                               cache_dir=paths.synthesis_cache_dir("t"), progress=False)
     synthesis.save_annotations(ann, "t", "pool")
     scores = voting.vote_scores(synthesis.load_annotations("t", "pool"), norm="softmax", temperature=0.3)
     votes = calibration.fit_prior_correction(scores, strength=0.5).transform(scores)
