@@ -53,7 +53,7 @@ _EPS = 1e-4
 
 
 def agreement_table(ann: pd.DataFrame, holdout: str = "sample", norm: str = "none",
-                    temperature: float = 1.0,
+                    softmax_temperature: float = 1.0,
                     teacher_weights: Mapping[str, float] | pd.Series | None = None) -> pd.DataFrame:
     """Leave-one-out fitting data: per (user, attribute, held-out unit), the vote of the rest
     and whether the held-out samples agree with it.
@@ -79,9 +79,9 @@ def agreement_table(ann: pd.DataFrame, holdout: str = "sample", norm: str = "non
     cols = ["user_id", "attribute", "unit", "label", "confidence", "agree", "weight"]
     if v.empty:
         return pd.DataFrame(columns=cols)
-    v["_w"] = voting.vote_weights(v, norm, temperature, teacher_weights).to_numpy()
+    v["_w"] = voting.vote_weights(v, norm, softmax_temperature, teacher_weights).to_numpy()
     if holdout == "teacher":
-        voting._require(v, ["teacher"], "annotation table (holdout='teacher')")
+        voting.require_columns(v, ["teacher"], "annotation table (holdout='teacher')")
         v["unit"] = v["teacher"].astype(str)
     else:
         t = v["teacher"].astype(str) if "teacher" in v.columns else pd.Series("", index=v.index)
@@ -100,7 +100,7 @@ def agreement_table(ann: pd.DataFrame, holdout: str = "sample", norm: str = "non
         rest[a] = rest[a] - rest[b].fillna(0)
     rest = rest.loc[rest["count"] > 0, KEYS + ["unit", "label", "score", "count", "conf_sum"]]
     rest["score"] = rest["score"].clip(lower=0.0)  # float residue of the subtraction
-    dec = voting._decide(rest, KEYS + ["unit"])
+    dec = voting.decide(rest, KEYS + ["unit"])
     n_unit = unit.groupby(KEYS + ["unit"])["u_count"].sum().rename("weight").reset_index()
     out = dec.merge(n_unit, on=KEYS + ["unit"]).merge(
         unit[KEYS + ["unit", "label", "u_count"]], on=KEYS + ["unit", "label"], how="left")
@@ -128,7 +128,7 @@ class Calibrator:
     holdout: str
     vote_params: dict
     n_fit: int
-    temperature: float = 1.0
+    fitted_temperature: float = 1.0
     isotonic: IsotonicRegression | None = field(default=None, repr=False)
     target: str = "agreement of a held-out teacher sample with the vote of the rest (a proxy for correctness)"
 
@@ -139,7 +139,7 @@ class Calibrator:
         if self.method == "isotonic":
             out[ok] = self.isotonic.predict(c[ok])
         else:
-            out[ok] = 1.0 / (1.0 + np.exp(-_logit(c[ok]) / self.temperature))
+            out[ok] = 1.0 / (1.0 + np.exp(-_logit(c[ok]) / self.fitted_temperature))
         return out
 
     def transform(self, votes: pd.DataFrame) -> pd.DataFrame:
@@ -150,15 +150,15 @@ class Calibrator:
 
 
 def fit_confidence_calibrator(ann: pd.DataFrame, method: str = "isotonic", holdout: str = "sample",
-                              norm: str = "none", temperature: float = 1.0,
+                              norm: str = "none", softmax_temperature: float = 1.0,
                               teacher_weights: Mapping[str, float] | pd.Series | None = None) -> Calibrator:
     """Fit a confidence calibrator on the unlabeled pool's annotations.
 
     Target: ``agreement_table(ann, holdout, norm, ...)`` (see the module docstring for what
     agreement does and does not measure). ``method="isotonic"``: sklearn's monotone
     ``IsotonicRegression`` of agreement on the rest-vote confidence, weighted by the held-out
-    sample count; ``"temperature"``: one parameter ``T`` in ``sigmoid(logit(conf) / T)``
-    minimising the weighted cross-entropy. The fit uses votes with one unit fewer than the
+    sample count; ``"temperature"``: one parameter ``T`` (``Calibrator.fitted_temperature``) in
+    ``sigmoid(logit(conf) / T)`` minimising the weighted cross-entropy. The fit uses votes with one unit fewer than the
     votes it is applied to, a small shift that matters only when there are few samples.
 
     >>> ann = pd.DataFrame({"user_id": [u for u in "abcd" for _ in range(3)],
@@ -171,13 +171,13 @@ def fit_confidence_calibrator(ann: pd.DataFrame, method: str = "isotonic", holdo
     """
     if method not in ("isotonic", "temperature"):
         raise ValueError(f"method must be 'isotonic' or 'temperature', got {method!r}")
-    tab = agreement_table(ann, holdout, norm, temperature, teacher_weights)
+    tab = agreement_table(ann, holdout, norm, softmax_temperature, teacher_weights)
     if tab.empty:
         raise ValueError("no (user, attribute) has two voting units: nothing to calibrate against")
     x = tab["confidence"].to_numpy(dtype=float)
     y = tab["agree"].to_numpy(dtype=float)
     w = tab["weight"].to_numpy(dtype=float)
-    params = {"norm": norm, "temperature": temperature,
+    params = {"norm": norm, "softmax_temperature": softmax_temperature,
               "teacher_weights": dict(teacher_weights) if teacher_weights is not None else None}
     if method == "isotonic":
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
@@ -190,7 +190,7 @@ def fit_confidence_calibrator(ann: pd.DataFrame, method: str = "isotonic", holdo
         return float(-(w * (y * np.log(p) + (1 - y) * np.log(1 - p))).sum() / w.sum())
 
     res = minimize_scalar(nll, bounds=(np.log(0.05), np.log(50.0)), method="bounded")
-    return Calibrator("temperature", holdout, params, len(tab), temperature=float(np.exp(res.x)))
+    return Calibrator("temperature", holdout, params, len(tab), fitted_temperature=float(np.exp(res.x)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -388,3 +388,63 @@ def prior_correction(ann_or_scores: pd.DataFrame, strength: float = 1.0, min_con
     """
     s = _as_scores(ann_or_scores, vote_kwargs)
     return fit_prior_correction(s, strength=strength, n_iter=n_iter).transform(s, min_confidence)
+
+
+# --------------------------------------------------------------------------------------------
+# the calibration candidates a recipe compares
+
+
+@dataclass
+class Candidate:
+    """One calibrated version of a vote: a display ``name``, its vote table per split, the fitted
+    object (``Calibrator``, ``PriorCorrection`` or a thresholds table; fitted on the pool) and
+    whether it drops pairs (``kept=False``) rather than only rescoring or relabelling them."""
+
+    name: str
+    votes: dict[str, pd.DataFrame]
+    fitted: object = field(repr=False)
+    drops_pairs: bool
+
+
+def build_candidates(ann_pool: pd.DataFrame, scores: Mapping[str, pd.DataFrame], *, coverage: float,
+                     prior_strength: float, norm: str, softmax_temperature: float,
+                     teacher_weights: Mapping[str, float] | pd.Series | None) -> dict[str, Candidate]:
+    """Every calibration of one vote rule, each fitted on the pool and applied to every split.
+
+    ``scores``: ``{split: voting.vote_scores(...)}`` of the rule (``norm``, ``softmax_temperature``,
+    ``teacher_weights``), with a ``"pool"`` split. Keys of the result: ``isotonic`` (held-out
+    sample), ``isotonic_teacher`` (held-out teacher), ``temperature`` (confidence calibration),
+    ``thresholds`` (class thresholds at ``coverage``), ``prior`` (prior correction at
+    ``prior_strength``), ``prior_thresholds`` (both).
+
+    >>> ann = pd.DataFrame({"user_id": [u for u in "abcd" for _ in range(3)],
+    ...                     "attribute": ["age"] * 12, "teacher": list("tuv") * 4, "sample": [0] * 12,
+    ...                     "label": list("xxx" "xxy" "xyz" "xxx"), "confidence": [0.9] * 12})
+    >>> kw = {"norm": "none", "softmax_temperature": 1.0, "teacher_weights": None}
+    >>> c = build_candidates(ann, {"pool": voting.vote_scores(ann, **kw)}, coverage=0.5,
+    ...                      prior_strength=0.0, **kw)
+    >>> [k for k, v in c.items() if v.drops_pairs], c["thresholds"].votes["pool"]["kept"].tolist()
+    (['thresholds', 'prior_thresholds'], [True, False, False, True])
+    """
+    kw = {"norm": norm, "softmax_temperature": softmax_temperature, "teacher_weights": teacher_weights}
+    raw = {split: voting.votes_from_scores(s) for split, s in scores.items()}
+    cals = {"isotonic": ("chosen + confidence calibration (isotonic)", {"method": "isotonic"}),
+            "isotonic_teacher": ("chosen + confidence calibration (isotonic, held-out teacher)",
+                                 {"method": "isotonic", "holdout": "teacher"}),
+            "temperature": ("chosen + confidence calibration (temperature)", {"method": "temperature"})}
+    out = {}
+    for key, (name, how) in cals.items():
+        cal = fit_confidence_calibrator(ann_pool, **how, **kw)
+        out[key] = Candidate(name, {s: cal.transform(v) for s, v in raw.items()}, cal, False)
+    thresholds_raw = fit_class_thresholds(raw["pool"], coverage=coverage)
+    out["thresholds"] = Candidate("chosen + class thresholds",
+                                  {s: apply_thresholds(v, thresholds_raw) for s, v in raw.items()},
+                                  thresholds_raw, True)
+    prior = fit_prior_correction(scores["pool"], strength=prior_strength)
+    corrected = {split: prior.transform(s) for split, s in scores.items()}
+    out["prior"] = Candidate("chosen + prior correction", corrected, prior, False)
+    thresholds = fit_class_thresholds(corrected["pool"], coverage=coverage)
+    out["prior_thresholds"] = Candidate("chosen + prior correction + class thresholds",
+                                        {s: apply_thresholds(v, thresholds) for s, v in corrected.items()},
+                                        thresholds, True)
+    return out

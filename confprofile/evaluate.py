@@ -10,14 +10,16 @@ Teacher, voting, calibration, SFT and RL code must not import this module (a tes
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from confprofile import metrics
+from confprofile import metrics, voting
 from confprofile.errors import RecordError
 from confprofile.records import read_jsonl
+from confprofile.repro import derive_seed, rng
 from confprofile.taxonomy import Taxonomy
 
 
@@ -102,8 +104,6 @@ def baselines(gold: pd.DataFrame, taxonomy: Taxonomy, seed: int = 0) -> dict:
     "Above chance" in the notebooks means above both. The majority baseline peeks at gold (it is
     a reference for evaluation, never a method).
     """
-    from confprofile.repro import rng
-
     r = rng(seed, "uniform_baseline")
     uniform = gold.assign(label=[taxonomy[a].labels[r.integers(len(taxonomy[a].labels))] for a in gold["attribute"]])
     majority_label = gold.groupby("attribute")["gold"].agg(lambda s: s.value_counts().index[0])
@@ -156,3 +156,82 @@ def threshold_curve(votes: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy,
         out["f1"].append(f / len(taxonomy))
         out["coverage"].append(float(pred.notna().mean()))
     return out
+
+
+def reliability(votes: pd.DataFrame, gold: pd.DataFrame, n_bins: int) -> dict[str, list]:
+    """Reliability bins (``metrics.reliability_bins``) of a vote table's pairs with a label."""
+    j = with_gold(votes[votes["label"].notna()], gold)
+    return metrics.reliability_bins(j["confidence"], j["correct"], n_bins)
+
+
+def cost_curve(ann: pd.DataFrame, rules: Mapping[str, voting.VoteRule],
+               teacher_weights: Mapping[str, Mapping[str, float] | pd.Series | None], gold: pd.DataFrame,
+               taxonomy: Taxonomy, sample_counts: Sequence[int]) -> dict[str, list[float]]:
+    """Average macro-F1 of each rule's vote using the first k samples of every teacher, for each
+    k in ``sample_counts`` (``teacher_weights[name]``: the rule's weights, or None)."""
+    return {name: [score(rule(voting.subsample(ann, k), teacher_weights.get(name)), gold, taxonomy)["avg_f1"]
+                   for k in sample_counts]
+            for name, rule in rules.items()}
+
+
+def _f1_parts(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, users: list[str]):
+    """Per attribute, one-hot gold and prediction matrices (users x labels); abstentions and
+    labels outside the taxonomy are all-zero prediction rows, users missing from ``pred`` abstain."""
+    merged = gold.merge(pred[["user_id", "attribute", "label"]], on=["user_id", "attribute"], how="left")
+    row = {u: i for i, u in enumerate(users)}
+    out = []
+    for attr in taxonomy:
+        m = merged[merged["attribute"] == attr.name]
+        col = {lab: j for j, lab in enumerate(attr.labels)}
+        g = np.zeros((len(users), len(col)))
+        p = np.zeros((len(users), len(col)))
+        ui = m["user_id"].map(row).to_numpy()
+        g[ui, m["gold"].map(col).to_numpy()] = 1.0
+        pj = m["label"].map(lambda x: col.get(x, -1) if isinstance(x, str) else -1).to_numpy()
+        p[ui[pj >= 0], pj[pj >= 0]] = 1.0
+        out.append((g, p))
+    return out
+
+
+def _avg_macro_f1(parts, weights: np.ndarray) -> np.ndarray:
+    """Average macro-F1 (0-100) per row of ``weights`` (bootstrap counts per user), computed as
+    ``metrics.macro_f1`` does: classes neither in gold nor predicted are left out of the mean."""
+    f1s = []
+    for g, p in parts:
+        tp, ng, npred = weights @ (g * p), weights @ g, weights @ p
+        denom = ng + npred
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f = np.where(denom > 0, 2 * tp / denom, np.nan)
+        f1s.append(np.nanmean(f, axis=1))
+    return 100.0 * np.mean(f1s, axis=0)
+
+
+def paired_bootstrap(pred_a: pd.DataFrame, pred_b: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy,
+                     *, n_boot: int, seed: int, level: float = 0.95) -> dict:
+    """Paired bootstrap over users of ``avg_f1(a) - avg_f1(b)`` (average macro-F1 as in ``score``).
+
+    Both prediction tables (``user_id, attribute, label``) are scored on the same resampled
+    users (drawn with replacement from gold's users, ``n_boot`` times, with a generator seeded
+    by ``repro.derive_seed(seed, "paired_bootstrap")``). Returns ``{"diff": the difference on
+    all users, "ci": [lo, hi] percentile interval at ``level``, "n_users", "n_boot"}``.
+
+    >>> from confprofile.taxonomy import parse_taxonomy
+    >>> tax = parse_taxonomy({"attributes": {"g": {"labels": {"x": {"description": "x"},
+    ...                                                       "y": {"description": "y"}}}}})
+    >>> gold = pd.DataFrame({"user_id": ["u", "v"], "attribute": ["g", "g"], "gold": ["x", "y"]})
+    >>> right, wrong = gold.assign(label=gold["gold"]), gold.assign(label=["y", "x"])
+    >>> paired_bootstrap(right, wrong, gold, tax, n_boot=50, seed=0)  # 100 - 0 on any resample
+    {'diff': 100.0, 'ci': [100.0, 100.0], 'n_users': 2, 'n_boot': 50}
+    """
+    users = sorted(gold["user_id"].unique().tolist())
+    n = len(users)
+    if n == 0:
+        raise ValueError("paired_bootstrap: gold has no users")
+    a, b = _f1_parts(pred_a, gold, taxonomy, users), _f1_parts(pred_b, gold, taxonomy, users)
+    full = np.ones((1, n))
+    diff = float((_avg_macro_f1(a, full) - _avg_macro_f1(b, full))[0])
+    draws = np.random.default_rng(derive_seed(seed, "paired_bootstrap")).multinomial(n, np.full(n, 1.0 / n),
+                                                                                     size=n_boot)
+    d = _avg_macro_f1(a, draws.astype(float)) - _avg_macro_f1(b, draws.astype(float))
+    lo, hi = np.percentile(d, [50 * (1 - level), 50 * (1 + level)])
+    return {"diff": diff, "ci": [float(lo), float(hi)], "n_users": n, "n_boot": int(n_boot)}

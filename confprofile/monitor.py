@@ -94,3 +94,16 @@ def balance(votes: pd.DataFrame, taxonomy) -> float:
         p = np.array([x for x in label_shares(kept, [attr])[attr.name].values() if x > 0])
         out.append(float(-(p * np.log(p)).sum() / np.log(len(attr.labels))) if len(p) else 0.0)
     return float(np.mean(out))
+
+
+def complete_teachers(ann: pd.DataFrame) -> list[str]:
+    """The teachers that annotated every user of the table, sorted (a teacher capped by
+    ``max_users`` is left out, so every vote compares the same teachers on every user).
+
+    >>> ann = pd.DataFrame({"user_id": ["u", "v", "u"], "teacher": ["a", "a", "b"]})
+    >>> complete_teachers(ann)
+    ['a']
+    """
+    n_users = ann["user_id"].nunique()
+    per_teacher = ann.groupby("teacher")["user_id"].nunique()
+    return sorted(str(t) for t, n in per_teacher.items() if n == n_users)

@@ -118,11 +118,25 @@ def reliability(bins: Mapping[str, Mapping[str, Sequence[float]]], ax, title: st
 
 
 def lines(xs: Sequence[float], series: Mapping[str, Sequence[float]], ax, xlabel: str, ylabel: str,
-          title: str = "", **style) -> None:
-    """One line per series over shared x values."""
+          title: str = "", reference: float | None = None, **style) -> None:
+    """One line per series over shared x values; ``reference``: a dotted horizontal line."""
     for name, ys in series.items():
         ax.plot(xs, ys, marker="o", label=name, **style)
+    if reference is not None:
+        ax.axhline(reference, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8)
+
+
+def threshold_curves(curves: Mapping[str, Mapping[str, Sequence[float]]], ax_pr, ax_f1) -> None:
+    """Precision against recall (``ax_pr``) and F1 against threshold (``ax_f1``), one line per
+    series, from ``evaluate.threshold_curve`` results."""
+    for name, c in curves.items():
+        ax_pr.plot(c["recall"], c["precision"], marker=".", label=name)
+        ax_f1.plot(c["threshold"], c["f1"], marker=".", label=name)
+    ax_pr.set(xlabel="macro recall", ylabel="macro precision", title="precision / recall over thresholds")
+    ax_f1.set(xlabel="confidence threshold", ylabel="avg macro-F1", title="F1 against threshold")
+    ax_pr.legend(fontsize=8)
+    ax_f1.legend(fontsize=8)

@@ -13,6 +13,11 @@ them raises accuracy. Three families, all built on one soft score table (``vote_
   confidence (a per-group constant factor cancels); they differ only in the ``score`` scale.
 - optional per-teacher weights, estimated without labels by ``teacher_reliability``.
 
+A ``VoteRule`` names one such vote (normalisation, softmax temperature, teacher weights) so a
+recipe can list rules, choose one without labels (``heldout_agreement``) and apply it with
+``vote_by_rule``. The module is longer than most (about a third doctests): the score table,
+the decision and its tie-breaks, the rules and the pseudo-label records are read together.
+
 Rules shared by every function here (our choices; the paper gives only the natural form):
 - A sample votes when its label is a string other than ``"unknown"`` (abstention) and, if the
   table has an ``ok`` column, ``ok`` is true. Parse failures (label None/NaN) cast no vote.
@@ -37,6 +42,7 @@ Rules shared by every function here (our choices; the paper gives only the natur
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -54,7 +60,8 @@ _DECIMALS = 10  # scores equal to 10 decimals are a tie (float sums differ in th
 # valid votes and their weights
 
 
-def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+def require_columns(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    """Raise a ValueError naming ``what`` and the columns it lacks."""
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise ValueError(f"{what} lacks column(s) {', '.join(missing)}")
@@ -78,7 +85,7 @@ def _canonical(ann: pd.DataFrame) -> pd.DataFrame:
 
 def all_keys(ann: pd.DataFrame) -> pd.DataFrame:
     """Every (user_id, attribute) pair present in ``ann``, sorted."""
-    _require(ann, KEYS, "table")
+    require_columns(ann, KEYS, "table")
     keys = ann[KEYS].drop_duplicates().astype({"user_id": object, "attribute": object})
     return keys.sort_values(KEYS, kind="mergesort").reset_index(drop=True)
 
@@ -92,7 +99,7 @@ def valid_votes(ann: pd.DataFrame) -> pd.DataFrame:
     >>> valid_votes(ann)[["label", "confidence"]].to_dict("records")
     [{'label': '18_24', 'confidence': 0.8}, {'label': '25_34', 'confidence': 0.0}]
     """
-    _require(ann, KEYS + ["label", "confidence"], "annotation table")
+    require_columns(ann, KEYS + ["label", "confidence"], "annotation table")
     ann = _canonical(ann)
     lab = ann["label"].astype(object)
     ok = lab.notna() & lab.map(lambda x: isinstance(x, str) and x != UNKNOWN and x != "").astype(bool)
@@ -104,7 +111,7 @@ def valid_votes(ann: pd.DataFrame) -> pd.DataFrame:
     return v.reset_index(drop=True)
 
 
-def vote_weights(votes: pd.DataFrame, norm: str = "none", temperature: float = 1.0,
+def vote_weights(votes: pd.DataFrame, norm: str = "none", softmax_temperature: float = 1.0,
                  teacher_weights: Mapping[str, float] | pd.Series | None = None) -> pd.Series:
     """Per-vote weights before normalisation within the (user, attribute).
 
@@ -121,12 +128,12 @@ def vote_weights(votes: pd.DataFrame, norm: str = "none", temperature: float = 1
     elif norm in ("none", "linear"):
         w = conf.copy()
     else:
-        if not temperature > 0:
-            raise ValueError(f"softmax temperature must be > 0, got {temperature}")
+        if not softmax_temperature > 0:
+            raise ValueError(f"softmax temperature must be > 0, got {softmax_temperature}")
         gmax = votes.groupby(KEYS, sort=False)["confidence"].transform("max").to_numpy(dtype=float)
-        w = np.exp((conf - gmax) / temperature) if np.isfinite(temperature) else np.ones(len(votes))
+        w = np.exp((conf - gmax) / softmax_temperature) if np.isfinite(softmax_temperature) else np.ones(len(votes))
     if teacher_weights is not None:
-        _require(votes, ["teacher"], "annotation table (teacher_weights given)")
+        require_columns(votes, ["teacher"], "annotation table (teacher_weights given)")
         tw = dict(teacher_weights.items()) if hasattr(teacher_weights, "items") else dict(teacher_weights)
         missing = sorted(set(votes["teacher"]) - set(tw))
         if missing:
@@ -142,7 +149,7 @@ def vote_weights(votes: pd.DataFrame, norm: str = "none", temperature: float = 1
 # soft scores and the decision
 
 
-def vote_scores(ann: pd.DataFrame, norm: str = "none", temperature: float = 1.0,
+def vote_scores(ann: pd.DataFrame, norm: str = "none", softmax_temperature: float = 1.0,
                 teacher_weights: Mapping[str, float] | pd.Series | None = None) -> pd.DataFrame:
     """The soft per-class score table: one row per (user_id, attribute, label voted for).
 
@@ -161,7 +168,7 @@ def vote_scores(ann: pd.DataFrame, norm: str = "none", temperature: float = 1.0,
     """
     keys = all_keys(ann)
     v = valid_votes(ann)
-    v["_w"] = vote_weights(v, norm, temperature, teacher_weights).to_numpy()
+    v["_w"] = vote_weights(v, norm, softmax_temperature, teacher_weights).to_numpy()
     gtot = v.groupby(KEYS, sort=False)["_w"].transform("sum")
     if norm in ("linear", "softmax"):
         v["_w"] = np.where(gtot > 0, v["_w"] / gtot.where(gtot > 0, 1.0), 0.0)
@@ -189,8 +196,12 @@ def _effective_score(s: pd.DataFrame, keys: list[str]) -> pd.Series:
     return s["score"].where(total > 0, s["count"].astype(float))
 
 
-def _decide(s: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Winner per group of a score table (rows with a label only): label, confidence, margin, n_votes."""
+def decide(s: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Winner per group of a score table (rows with a label only): label, confidence, margin, n_votes.
+
+    ``keys`` are the group columns (``KEYS``, or ``KEYS + ["unit"]`` for leave-one-out votes);
+    ``s`` has ``label, score, count, conf_sum``. The tie-breaks of the module docstring apply.
+    """
     s = s.loc[s["label"].notna()].copy()
     if s.empty:
         return pd.DataFrame(columns=keys + ["label", "confidence", "margin", "n_votes"])
@@ -231,9 +242,9 @@ def votes_from_scores(scores: pd.DataFrame) -> pd.DataFrame:
      {'user_id': 'v', 'attribute': 'age', 'label': None, 'confidence': nan, 'margin': nan,
       'n_votes': 0, 'kept': False}]
     """
-    _require(scores, KEYS + ["label", "score", "count", "conf_sum"], "score table")
+    require_columns(scores, KEYS + ["label", "score", "count", "conf_sum"], "score table")
     keys = all_keys(scores)
-    dec = _decide(scores, KEYS)
+    dec = decide(scores, KEYS)
     out = keys.merge(dec, on=KEYS, how="left")
     out["label"] = _obj(out["label"])
     out["confidence"] = out["confidence"].astype(float)
@@ -260,14 +271,14 @@ def majority_vote(ann: pd.DataFrame) -> pd.DataFrame:
     return votes_from_scores(vote_scores(ann, norm="count"))
 
 
-def weighted_vote(ann: pd.DataFrame, norm: str = "none", temperature: float = 1.0,
+def weighted_vote(ann: pd.DataFrame, norm: str = "none", softmax_temperature: float = 1.0,
                   teacher_weights: Mapping[str, float] | pd.Series | None = None) -> pd.DataFrame:
     """Confidence-weighted vote (Conf-Profile's natural form, and CISC with ``norm="softmax"``).
 
     ``score(y) = sum of normalised confidences of the samples saying y`` (times the teacher's
     weight if ``teacher_weights`` is given); the label with the highest score wins;
     ``confidence = winning score / total score``. ``norm="softmax"`` with a large
-    ``temperature`` tends to the majority vote; with a small one, to the single most confident
+    ``softmax_temperature`` tends to the majority vote; with a small one, to the single most confident
     sample.
 
     >>> ann = pd.DataFrame({"user_id": ["u"] * 3, "attribute": ["age"] * 3,
@@ -275,22 +286,22 @@ def weighted_vote(ann: pd.DataFrame, norm: str = "none", temperature: float = 1.
     ...                     "label": ["x", "y", "y"], "confidence": [0.9, 0.5, 0.5]})
     >>> weighted_vote(ann)["label"].item()  # x: 0.9 < y: 0.5 + 0.5
     'y'
-    >>> weighted_vote(ann, norm="softmax", temperature=0.05)["label"].item()  # e^8 > 2
+    >>> weighted_vote(ann, norm="softmax", softmax_temperature=0.05)["label"].item()  # e^8 > 2
     'x'
     >>> weighted_vote(ann, teacher_weights={"a": 3.0, "b": 1.0, "c": 1.0})["label"].item()  # 2.7 > 1
     'x'
     """
     if norm == "count":
         raise ValueError("norm='count' is majority_vote; weighted_vote takes 'none', 'linear' or 'softmax'")
-    return votes_from_scores(vote_scores(ann, norm=norm, temperature=temperature,
+    return votes_from_scores(vote_scores(ann, norm=norm, softmax_temperature=softmax_temperature,
                                          teacher_weights=teacher_weights))
 
 
-def teacher_reliability(ann: pd.DataFrame, norm: str = "none", temperature: float = 1.0,
+def teacher_reliability(ann: pd.DataFrame, norm: str = "none", softmax_temperature: float = 1.0,
                         smoothing: float = 1.0, kind: str = "rate") -> pd.Series:
     """Per-teacher weights estimated without labels, for ``weighted_vote(teacher_weights=...)``.
 
-    For each teacher, the other teachers vote (``weighted_vote`` with ``norm``/``temperature``;
+    For each teacher, the other teachers vote (``weighted_vote`` with ``norm``/``softmax_temperature``;
     ``norm="count"`` for majority); the teacher's reliability is the share of its valid samples
     that agree with that leave-this-teacher-out consensus, smoothed towards 1/2:
     ``(agree + smoothing) / (n + 2 * smoothing)``. A teacher never compared (one teacher only,
@@ -305,7 +316,7 @@ def teacher_reliability(ann: pd.DataFrame, norm: str = "none", temperature: floa
     >>> teacher_reliability(ann, smoothing=0.0).to_dict()  # c disagrees with a, b, d each time
     {'a': 1.0, 'b': 1.0, 'c': 0.0, 'd': 1.0}
     """
-    _require(ann, ["teacher"], "annotation table")
+    require_columns(ann, ["teacher"], "annotation table")
     if kind not in ("rate", "log_odds"):
         raise ValueError(f"kind must be 'rate' or 'log_odds', got {kind!r}")
     v = valid_votes(ann)
@@ -317,7 +328,7 @@ def teacher_reliability(ann: pd.DataFrame, norm: str = "none", temperature: floa
         if rest.empty or mine.empty:
             agree = n = 0
         else:
-            cons = votes_from_scores(vote_scores(rest, norm=norm, temperature=temperature))
+            cons = votes_from_scores(vote_scores(rest, norm=norm, softmax_temperature=softmax_temperature))
             m = mine.merge(cons[KEYS + ["label"]].rename(columns={"label": "_cons"}), on=KEYS, how="inner")
             m = m.loc[m["_cons"].notna()]
             agree, n = int((m["label"] == m["_cons"]).sum()), len(m)
@@ -329,6 +340,99 @@ def teacher_reliability(ann: pd.DataFrame, norm: str = "none", temperature: floa
         rc = r.clip(1e-6, 1 - 1e-6)
         r = np.log(rc / (1 - rc)).clip(lower=0.01).rename("reliability")
     return r
+
+
+# --------------------------------------------------------------------------------------------
+# vote rules: a name and the arguments of a vote, so a recipe can list and compare them
+
+
+@dataclass(frozen=True)
+class VoteRule:
+    """A vote rule: ``norm`` and ``softmax_temperature`` of ``vote_scores`` (``norm="count"`` is
+    the majority vote), and whether per-teacher weights (``teacher_reliability``) multiply the
+    votes. ``rule(ann)`` is ``vote_by_rule(ann, rule)``.
+
+    >>> VoteRule("weighted (softmax T=0.3)", "softmax", 0.3).score_kwargs()
+    {'norm': 'softmax', 'softmax_temperature': 0.3, 'teacher_weights': None}
+    """
+
+    name: str
+    norm: str
+    softmax_temperature: float = 1.0
+    reliability: bool = False
+
+    def __post_init__(self):
+        if self.norm not in NORMS:
+            raise ValueError(f"vote rule {self.name!r}: norm must be one of {NORMS}, got {self.norm!r}")
+
+    @property
+    def is_majority(self) -> bool:
+        return self.norm == "count" and not self.reliability
+
+    def fit_weights(self, ann: pd.DataFrame) -> pd.Series | None:
+        """Teacher weights fitted on ``ann`` if the rule has them (label-free), else None."""
+        if not self.reliability:
+            return None
+        return teacher_reliability(ann, norm=self.norm, softmax_temperature=self.softmax_temperature)
+
+    def score_kwargs(self, teacher_weights: Mapping[str, float] | pd.Series | None = None) -> dict:
+        """Keyword arguments of ``vote_scores`` (and of calibration's fits) for this rule.
+        ``teacher_weights`` is used only by a rule with ``reliability``."""
+        return {"norm": self.norm, "softmax_temperature": self.softmax_temperature,
+                "teacher_weights": teacher_weights if self.reliability else None}
+
+    def __call__(self, ann: pd.DataFrame,
+                 teacher_weights: Mapping[str, float] | pd.Series | None = None) -> pd.DataFrame:
+        return vote_by_rule(ann, self, teacher_weights)
+
+
+def vote_by_rule(ann: pd.DataFrame, rule: VoteRule,
+                 teacher_weights: Mapping[str, float] | pd.Series | None = None) -> pd.DataFrame:
+    """The vote table of ``ann`` under ``rule``. A rule with ``reliability`` uses
+    ``teacher_weights`` when given (e.g. fitted on the pool, applied to the test set) and fits
+    them on ``ann`` otherwise; other rules ignore them.
+
+    >>> ann = pd.DataFrame({"user_id": ["u"] * 3, "attribute": ["age"] * 3,
+    ...                     "teacher": ["a", "b", "c"],
+    ...                     "label": ["x", "y", "y"], "confidence": [0.9, 0.5, 0.5]})
+    >>> vote_by_rule(ann, VoteRule("majority vote", "count"))["label"].item()
+    'y'
+    >>> rule = VoteRule("weighted + reliability", "none", reliability=True)
+    >>> vote_by_rule(ann, rule, teacher_weights={"a": 3.0, "b": 1.0, "c": 1.0})["label"].item()  # 2.7 > 1
+    'x'
+    """
+    if rule.reliability and teacher_weights is None:
+        teacher_weights = rule.fit_weights(ann)
+    return votes_from_scores(vote_scores(ann, **rule.score_kwargs(teacher_weights)))
+
+
+def standard_rules(softmax_temperatures: Sequence[float]) -> dict[str, VoteRule]:
+    """The rules notebook 03 compares, by display name: majority, confidence-weighted with each
+    normalisation (softmax at each temperature), and weighted with teacher reliability.
+
+    >>> list(standard_rules([0.1]))  # doctest: +NORMALIZE_WHITESPACE
+    ['majority vote', 'weighted (none)', 'weighted (linear)', 'weighted (softmax T=0.1)',
+     'weighted (none) + teacher reliability']
+    """
+    rules = [VoteRule("majority vote", "count"), VoteRule("weighted (none)", "none"),
+             VoteRule("weighted (linear)", "linear"),
+             *(VoteRule(f"weighted (softmax T={t})", "softmax", float(t)) for t in softmax_temperatures),
+             VoteRule("weighted (none) + teacher reliability", "none", reliability=True)]
+    return {r.name: r for r in rules}
+
+
+def first_sample(ann: pd.DataFrame, sample: int = 0) -> pd.DataFrame:
+    """One teacher's single-sample answer as a vote table (no vote where it failed to parse or
+    abstained), the baseline that voting has to beat.
+
+    >>> ann = pd.DataFrame({"user_id": ["u", "u", "v"], "attribute": ["age"] * 3, "sample": [0, 1, 0],
+    ...                     "label": ["x", "y", "unknown"], "confidence": [0.8, 0.9, 0.5],
+    ...                     "ok": [True, True, True]})
+    >>> first_sample(ann)[["user_id", "label", "confidence"]].to_dict("records")
+    [{'user_id': 'u', 'label': 'x', 'confidence': 0.8}, {'user_id': 'v', 'label': None, 'confidence': 0.5}]
+    """
+    one = ann.loc[ann["sample"] == sample, ["user_id", "attribute", "label", "confidence", "ok"]]
+    return one.assign(label=_obj(one["label"].where(one["ok"] & (one["label"] != UNKNOWN), None)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,7 +455,7 @@ def subsample(ann: pd.DataFrame, n_samples: int | Mapping[str, int],
     >>> subsample(ann, {"a": 1, "b": 0})["teacher"].tolist()
     ['a']
     """
-    _require(ann, KEYS + ["teacher"], "annotation table")
+    require_columns(ann, KEYS + ["teacher"], "annotation table")
     out = ann
     if teachers is not None:
         unknown = sorted(set(teachers) - set(ann["teacher"]))
@@ -378,7 +482,7 @@ def agreeing_rationales(ann: pd.DataFrame, votes: pd.DataFrame, max_n: int = 3) 
     >>> agreeing_rationales(ann, majority_vote(ann))["rationales"].item()
     ['follows campus accounts', 'posts about exams']
     """
-    _require(ann, ["rationale"], "annotation table")
+    require_columns(ann, ["rationale"], "annotation table")
     v = valid_votes(ann)
     v = v.merge(votes[KEYS + ["label"]].rename(columns={"label": "_win"}), on=KEYS, how="inner")
     v = v.loc[v["label"] == v["_win"]].copy()
@@ -406,7 +510,7 @@ def pseudo_label_records(votes: pd.DataFrame) -> list[dict]:
     [{'user_id': 'u', 'attributes': {'age': {'label': 'x', 'confidence': 0.75, 'kept': True,
                                              'rationales': []}}}]
     """
-    _require(votes, KEYS + ["label", "confidence", "kept"], "vote table")
+    require_columns(votes, KEYS + ["label", "confidence", "kept"], "vote table")
     recs: dict[str, dict] = {}
     has_r = "rationales" in votes.columns
     ordered = votes.sort_values(KEYS, kind="mergesort")
@@ -432,7 +536,7 @@ def heldout_agreement(ann: pd.DataFrame, vote: Callable[[pd.DataFrame], pd.DataF
     >>> round(heldout_agreement(ann, majority_vote), 4)
     0.3333
     """
-    _require(ann, ["teacher"], "annotation table")
+    require_columns(ann, ["teacher"], "annotation table")
     v = valid_votes(ann)
     rates = []
     for t in sorted(pd.unique(ann["teacher"].dropna()).tolist(), key=str):

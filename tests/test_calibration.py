@@ -234,10 +234,10 @@ def test_temperature_calibration_fits_and_softens_overconfidence():
     ann, _ = clear_or_ambiguous_pool(n=600, seed=1)
     # a cold softmax vote: the single most confident sample takes nearly all the weight,
     # so the aggregate confidence is near 1 even where the samples disagree
-    votes = voting.weighted_vote(ann, norm="softmax", temperature=0.02)
-    cal = fit_confidence_calibrator(ann, method="temperature", norm="softmax", temperature=0.02)
-    assert cal.temperature > 1.0 and cal.vote_params["norm"] == "softmax"
-    tab = calibration.agreement_table(ann, norm="softmax", temperature=0.02)
+    votes = voting.weighted_vote(ann, norm="softmax", softmax_temperature=0.02)
+    cal = fit_confidence_calibrator(ann, method="temperature", norm="softmax", softmax_temperature=0.02)
+    assert cal.fitted_temperature > 1.0 and cal.vote_params["norm"] == "softmax"
+    tab = calibration.agreement_table(ann, norm="softmax", softmax_temperature=0.02)
     out = cal.transform(votes)
     assert out["confidence"].mean() < votes["confidence"].mean()
     # the fitted T beats T = 1 on its own label-free objective (weighted cross-entropy)
@@ -269,3 +269,24 @@ def test_agreement_table_teacher_holdout_and_no_vote_passthrough():
         fit_confidence_calibrator(ann.loc[ann["user_id"] == "w"])
     with pytest.raises(ValueError):
         fit_confidence_calibrator(ann, method="platt")
+
+
+def test_build_candidates_fits_each_candidate_on_the_pool():
+    ann = make_ann([(u, "age", t, s, lab, c) for u, labs in {
+        "u1": "xxy", "u2": "xyy", "u3": "xxx", "u4": "yyz", "u5": "xzz", "u6": "xxz"}.items()
+        for (t, lab), c in zip(zip("abc", labs), (0.9, 0.6, 0.4)) for s in (0, 1)])
+    kw = {"norm": "none", "softmax_temperature": 1.0, "teacher_weights": None}
+    scores = {"pool": voting.vote_scores(ann, **kw), "test": voting.vote_scores(ann.iloc[:12], **kw)}
+    c = calibration.build_candidates(ann, scores, coverage=0.5, prior_strength=0.5, **kw)
+    assert list(c) == ["isotonic", "isotonic_teacher", "temperature", "thresholds", "prior", "prior_thresholds"]
+    assert all(set(x.votes) == {"pool", "test"} for x in c.values())
+    raw = voting.votes_from_scores(scores["test"])
+    iso = fit_confidence_calibrator(ann, method="isotonic", **kw)
+    pd.testing.assert_frame_equal(c["isotonic"].votes["test"], iso.transform(raw))
+    prior = fit_prior_correction(scores["pool"], strength=0.5)
+    pd.testing.assert_frame_equal(c["prior"].votes["test"], prior.transform(scores["test"]))
+    pd.testing.assert_frame_equal(c["prior"].fitted.priors, prior.priors)
+    thr = fit_class_thresholds(voting.votes_from_scores(scores["pool"]), coverage=0.5)
+    pd.testing.assert_frame_equal(c["thresholds"].votes["test"], apply_thresholds(raw, thr))
+    assert [k for k, x in c.items() if x.drops_pairs] == ["thresholds", "prior_thresholds"]
+    assert c["thresholds"].votes["pool"]["kept"].mean() == pytest.approx(0.5, abs=0.2)

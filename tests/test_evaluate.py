@@ -105,3 +105,50 @@ def test_threshold_curve_trades_recall_for_precision(tmp_path):
     # dropping only wrong labels costs no recall; dropping everything costs all of it
     assert curve["recall"][1] == pytest.approx(curve["recall"][0]) and curve["recall"][2] == 0.0
     assert np.isnan(curve["precision"][2])  # nothing predicted: precision undefined, not 0
+
+
+def _votes(gold, rng, p_right):
+    labels = {a.name: a.labels for a in TAX}
+    wrong = [labels[a][rng.integers(len(labels[a]))] for a in gold["attribute"]]
+    right = rng.random(len(gold)) < p_right
+    return gold.assign(label=np.where(right, gold["gold"], wrong), confidence=0.5, kept=True)
+
+
+def test_paired_bootstrap_estimate_equals_the_score_difference(tmp_path):
+    gold = evaluate.read_gold(_write(tmp_path, _gold_rows(120)), TAX)
+    rng = np.random.default_rng(0)
+    a, b = _votes(gold, rng, 0.7), _votes(gold, rng, 0.5)
+    out = evaluate.paired_bootstrap(a, b, gold, TAX, n_boot=300, seed=1)
+    expect = evaluate.score(a, gold, TAX)["avg_f1"] - evaluate.score(b, gold, TAX)["avg_f1"]
+    assert out["diff"] == pytest.approx(expect, abs=1e-9)
+    lo, hi = out["ci"]
+    assert lo < expect < hi and lo > 0  # 70% right against 50% right on 120 users: a clear difference
+    assert out == evaluate.paired_bootstrap(a, b, gold, TAX, n_boot=300, seed=1)  # seeded
+    assert out["ci"] != evaluate.paired_bootstrap(a, b, gold, TAX, n_boot=300, seed=2)["ci"]
+    same = evaluate.paired_bootstrap(a, a.sample(frac=1, random_state=0), gold, TAX, n_boot=100, seed=0)
+    assert same["diff"] == 0 and same["ci"] == [0.0, 0.0]  # paired: identical predictions never differ
+
+
+def test_paired_bootstrap_counts_missing_users_and_abstentions_as_misses(tmp_path):
+    gold = evaluate.read_gold(_write(tmp_path, _gold_rows(30)), TAX)
+    right = gold.assign(label=gold["gold"])
+    half = right[right["user_id"].isin([f"u{i}" for i in range(15)])]
+    abstain = right.assign(label=np.where(right["user_id"].isin(half["user_id"]), right["label"], None))
+    out = evaluate.paired_bootstrap(half, abstain, gold, TAX, n_boot=50, seed=0)
+    assert out["diff"] == 0 and out["ci"] == [0.0, 0.0]
+    expect = evaluate.score(right, gold, TAX)["avg_f1"] - evaluate.score(half, gold, TAX)["avg_f1"]
+    assert evaluate.paired_bootstrap(right, half, gold, TAX, n_boot=50, seed=0)["diff"] == pytest.approx(expect)
+
+
+def test_cost_curve_uses_the_first_k_samples(tmp_path):
+    from confprofile import voting
+
+    gold = evaluate.read_gold(_write(tmp_path, _gold_rows(20)), TAX)
+    rng = np.random.default_rng(3)
+    ann = pd.concat([_votes(gold, rng, 0.6).assign(teacher=t, sample=s, ok=True)
+                     for t in ("a", "b") for s in range(3)], ignore_index=True)
+    rule = voting.VoteRule("majority vote", "count")
+    curve = evaluate.cost_curve(ann, {"m": rule}, {"m": None}, gold, TAX, [1, 3])
+    assert curve["m"][1] == pytest.approx(evaluate.score(voting.majority_vote(ann), gold, TAX)["avg_f1"])
+    first = voting.majority_vote(ann[ann["sample"] == 0])
+    assert curve["m"][0] == pytest.approx(evaluate.score(first, gold, TAX)["avg_f1"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import math
 from pathlib import Path
 
@@ -38,12 +37,6 @@ FOUR = ann_of([("u", "age", "t1", 0, "A", 0.9), ("u", "age", "t2", 0, "B", 0.6),
                ("u", "age", "t3", 0, "B", 0.5), ("u", "age", "t4", 0, "C", 0.2)])
 
 
-def test_doctests():
-    for mod in (voting, calibration):
-        res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
-        assert res.failed == 0 and res.attempted > 0
-
-
 def test_majority_hand_computed():
     v = one(majority_vote(FOUR))
     # counts A 1, B 2, C 1 of 4 -> B, confidence 2/4, margin (2 - 1)/4
@@ -71,7 +64,7 @@ def test_scores_none_vs_linear_scale():
 
 
 def test_softmax_hand_computed():
-    v = one(weighted_vote(FOUR, norm="softmax", temperature=1.0))
+    v = one(weighted_vote(FOUR, norm="softmax", softmax_temperature=1.0))
     e = math.exp
     tot = e(0.9) + e(0.6) + e(0.5) + e(0.2)  # = 7.1518...
     # B: (e^.6 + e^.5)/tot = 0.4853 beats A: e^.9/tot = 0.3439
@@ -79,7 +72,7 @@ def test_softmax_hand_computed():
     assert v["confidence"] == pytest.approx((e(0.6) + e(0.5)) / tot)
     assert v["margin"] == pytest.approx((e(0.6) + e(0.5) - e(0.9)) / tot)
 
-    v = one(weighted_vote(FOUR, norm="softmax", temperature=0.1))
+    v = one(weighted_vote(FOUR, norm="softmax", softmax_temperature=0.1))
     tot = e(9) + e(6) + e(5) + e(2)  # A: e^9 = 8103 dwarfs B: e^6 + e^5 = 552
     assert v["label"] == "A"
     assert v["confidence"] == pytest.approx(e(9) / tot)
@@ -89,12 +82,12 @@ def test_softmax_temperature_limits():
     ann = random_ann(seed=3, n_users=60, grid=True)
     maj = majority_vote(ann)
     for temp in (np.inf, 1e12):
-        sm = weighted_vote(ann, norm="softmax", temperature=temp)
+        sm = weighted_vote(ann, norm="softmax", softmax_temperature=temp)
         # T -> inf: every weight equal, i.e. counts, ties broken the same way (summed confidence)
         assert sm["label"].tolist() == maj["label"].tolist()
         assert np.allclose(sm["confidence"], maj["confidence"], equal_nan=True)
     # T -> 0: the single most confident sample decides (ties there again by label name)
-    cold = weighted_vote(ann, norm="softmax", temperature=1e-4)
+    cold = weighted_vote(ann, norm="softmax", softmax_temperature=1e-4)
     v = voting.valid_votes(ann).sort_values(["user_id", "attribute", "confidence", "label"],
                                              ascending=[True, True, False, True], kind="mergesort")
     top = v.groupby(["user_id", "attribute"])["confidence"].transform("max")
@@ -108,7 +101,7 @@ def test_softmax_temperature_limits():
 
 def test_softmax_rejects_bad_temperature():
     with pytest.raises(ValueError):
-        weighted_vote(FOUR, norm="softmax", temperature=0.0)
+        weighted_vote(FOUR, norm="softmax", softmax_temperature=0.0)
     with pytest.raises(ValueError):
         weighted_vote(FOUR, norm="cubic")
 
@@ -216,7 +209,7 @@ def random_ann(seed, n_users=40, grid=False):
     return ann_of(rows)
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"norm": "linear"}, {"norm": "softmax", "temperature": 0.3},
+@pytest.mark.parametrize("kwargs", [{}, {"norm": "linear"}, {"norm": "softmax", "softmax_temperature": 0.3},
                                     {"teacher_weights": {"lex": 0.5, "llm": 1.0, "kw": 0.25}}])
 def test_deterministic_under_row_shuffling(kwargs):
     ann = random_ann(seed=1, grid=True)  # coarse confidences: many exact ties
@@ -231,10 +224,10 @@ def test_deterministic_under_row_shuffling(kwargs):
 
 def test_scores_round_trip_and_shares():
     ann = random_ann(seed=2)
-    s = vote_scores(ann, norm="softmax", temperature=0.5)
+    s = vote_scores(ann, norm="softmax", softmax_temperature=0.5)
     has = s.loc[s["label"].notna()]
     assert np.allclose(has.groupby(["user_id", "attribute"])["share"].sum(), 1.0)
-    direct = weighted_vote(ann, norm="softmax", temperature=0.5)
+    direct = weighted_vote(ann, norm="softmax", softmax_temperature=0.5)
     pd.testing.assert_frame_equal(voting.votes_from_scores(s), direct)
 
 
@@ -262,3 +255,45 @@ def test_agreeing_rationales_and_records():
     assert [x["user_id"] for x in recs] == ["u", "v"]
     assert recs[1]["attributes"]["g"] == {"label": None, "confidence": None, "kept": False, "rationales": []}
     assert recs[0]["attributes"]["g"]["confidence"] == 0.75
+
+
+# --------------------------------------------------------------------------------------------
+# vote rules
+
+
+def test_vote_rule_matches_the_functions_it_names():
+    ann = ann_of([(u, "age", t, s, lab, c) for u, rows in {
+        "u1": [("a", "x", 0.9), ("b", "y", 0.4), ("c", "y", 0.5)],
+        "u2": [("a", "x", 0.3), ("b", "x", 0.8), ("c", "z", 0.9)]}.items()
+        for t, lab, c in rows for s in (0, 1)])
+    rules = voting.standard_rules([0.3])
+    pd.testing.assert_frame_equal(rules["majority vote"](ann), majority_vote(ann))
+    pd.testing.assert_frame_equal(rules["weighted (softmax T=0.3)"](ann),
+                                  weighted_vote(ann, norm="softmax", softmax_temperature=0.3))
+    rel = rules["weighted (none) + teacher reliability"]
+    fitted = voting.teacher_reliability(ann, norm="none")
+    pd.testing.assert_series_equal(rel.fit_weights(ann), fitted)
+    pd.testing.assert_frame_equal(rel(ann), weighted_vote(ann, teacher_weights=fitted))  # fitted when not given
+    given = {"a": 5.0, "b": 1.0, "c": 1.0}
+    pd.testing.assert_frame_equal(rel(ann, given), weighted_vote(ann, teacher_weights=given))
+    assert rules["weighted (none)"].fit_weights(ann) is None
+    pd.testing.assert_frame_equal(rules["weighted (none)"](ann, given), weighted_vote(ann))  # ignored: no reliability
+    assert [r.name for r in rules.values() if r.is_majority] == ["majority vote"]
+
+
+def test_vote_rule_rejects_an_unknown_norm():
+    with pytest.raises(ValueError, match="norm must be one of"):
+        voting.VoteRule("typo", "softmaxx")
+
+
+def test_heldout_agreement_takes_a_rule():
+    ann = ann_of([("u", "age", t, 0, lab, 0.5) for t, lab in zip("abc", "xxy")])
+    rule = voting.VoteRule("majority vote", "count")
+    assert voting.heldout_agreement(ann, rule) == voting.heldout_agreement(ann, majority_vote)
+
+
+def test_first_sample_is_a_vote_table_without_abstentions_or_failures():
+    ann = ann_of([("u", "age", "a", 0, "unknown", 0.5), ("v", "age", "a", 0, None, 0.5),
+                  ("w", "age", "a", 0, "x", 0.7), ("w", "age", "a", 1, "y", 0.9)])
+    one_sample = voting.first_sample(ann)
+    assert one_sample["label"].tolist() == [None, None, "x"] and one_sample["confidence"].iloc[2] == 0.7
