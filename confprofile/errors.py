@@ -31,6 +31,10 @@ class ParamsError(ConfProfileError):
     """A run-profile parameter file is missing or malformed."""
 
 
+class UsageError(ConfProfileError, ValueError):
+    """A command-line argument or setting that cannot work (an unknown teacher, ``--shard 3/2``)."""
+
+
 def run_cli(main, argv=None) -> int:
     """Run a command-line ``main``; a ConfProfileError becomes one line on stderr and exit 2.
 

@@ -25,7 +25,7 @@ import hashlib
 import json
 import re
 
-from confprofile.records import render_record
+from confprofile.records import MAX_RECORD_CHARS, render_record
 from confprofile.taxonomy import UNKNOWN, Taxonomy
 
 PROMPT_VERSION = "confhint-v1"
@@ -76,7 +76,7 @@ def system_prompt(taxonomy: Taxonomy) -> str:
         "labels spelled as listed:\n" + output_example(taxonomy))
 
 
-def build_messages(record: dict, taxonomy: Taxonomy, max_chars: int = 2400, max_items: int = 8) -> list[dict]:
+def build_messages(record: dict, taxonomy: Taxonomy, max_chars: int = MAX_RECORD_CHARS, max_items: int = 8) -> list[dict]:
     """System + user chat messages for one user record (the record bounded by ``max_chars``)."""
     text = render_record(record, max_items=max_items, max_chars=max_chars)
     user = (f"Profile this user.\n{RECORD_OPEN}\n{text}\n{RECORD_CLOSE}\n"

@@ -38,6 +38,9 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+import pandas as pd
+
+from confprofile import paths
 from confprofile.errors import RecordError
 
 LIST_OF_STR = ("comments", "searches", "follows")
@@ -113,8 +116,12 @@ def read_jsonl(path: str | Path) -> Iterable[tuple[int, object]]:
     path = Path(path)
     if not path.is_file():
         raise RecordError(path, None, None, "file not found")
-    with path.open(encoding="utf-8") as fh:
-        for n, text in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise RecordError(path, n, None, f"not valid UTF-8 (byte {e.start + 1} of the line)") from None
             if not text.strip():
                 continue
             try:
@@ -124,7 +131,7 @@ def read_jsonl(path: str | Path) -> Iterable[tuple[int, object]]:
 
 
 def read_records(path: str | Path) -> list[dict]:
-    """Load and validate a record file; duplicate ``user_id`` values are an error."""
+    """Load and validate a record file; duplicate ``user_id`` values and an empty file are errors."""
     seen: dict[str, int] = {}
     out = []
     for n, obj in read_jsonl(path):
@@ -134,6 +141,8 @@ def read_records(path: str | Path) -> list[dict]:
             raise RecordError(path, n, "user_id", f"duplicate '{uid}' (first on line {seen[uid]})")
         seen[uid] = n
         out.append(rec)
+    if not out:
+        raise RecordError(path, None, None, "no records (the file is empty)")
     return out
 
 
@@ -149,6 +158,10 @@ def write_jsonl(path: str | Path, rows: Iterable[dict]) -> Path:
     return path
 
 
+MAX_RECORD_CHARS = 2400
+"""How much of a rendered record a teacher sees (the prompt's one bound on record length)."""
+
+
 def _hours_summary(hours: list[int]) -> str:
     total = sum(hours)
     if not total:
@@ -158,7 +171,7 @@ def _hours_summary(hours: list[int]) -> str:
     return f"most active at {', '.join(f'{h:02d}h' for h in sorted(top))}; {night:.0%} of sessions 00-06h"
 
 
-def render_record(rec: dict, max_items: int = 8, max_chars: int = 2400) -> str:
+def render_record(rec: dict, max_items: int = 8, max_chars: int = MAX_RECORD_CHARS) -> str:
     """The record as a teacher reads it: labelled sections, long lists cut to ``max_items``.
 
     Truncation is stated in the text (``... (+3 more)``) so a model knows evidence was cut.
@@ -228,3 +241,22 @@ def field_stats(records: list[dict]) -> dict[str, dict[str, float]]:
         lengths = [len(v) if isinstance(v, (str, list)) else 1 for v in vals]
         out[f] = {"coverage": len(vals) / n, "mean_length": sum(lengths) / len(lengths) if lengths else 0.0}
     return out
+
+
+def save_annotations(df: pd.DataFrame, profile: str, split: str) -> Path:
+    """Write the annotation table (docs/CONTRACTS.md) to ``runs/<profile>/synthesis/<split>.parquet``
+    atomically; returns the path."""
+    path = paths.annotations_path(profile, split)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    df.to_parquet(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+def load_annotations(profile: str, split: str) -> pd.DataFrame:
+    """The annotation table saved by ``save_annotations`` (written by label synthesis)."""
+    path = paths.annotations_path(profile, split)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no annotation table (run notebook 02 or python -m confprofile.synthesis)")
+    return pd.read_parquet(path)

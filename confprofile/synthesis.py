@@ -27,6 +27,9 @@ CLI (writes ``runs/<profile>/synthesis/<split>.parquet`` unless ``--shard`` is g
 more without ``--shard`` to merge shard caches into the table at no cost):
 
     python -m confprofile.synthesis --profile smoke --split pool --teachers lexicon,heuristic --samples 5
+
+Every option not given comes from the profile's parameter file (teachers, n_samples,
+teacher_temperature, seed).
 """
 
 from __future__ import annotations
@@ -45,32 +48,17 @@ from pathlib import Path
 import pandas as pd
 
 from confprofile import paths
-from confprofile.errors import run_cli
+from confprofile.errors import UsageError, run_cli
+from confprofile.params import load_params
 from confprofile.parsing import ANNOTATION_COLUMNS, annotation_rows
 from confprofile.prompts import build_messages, prompt_hash
-from confprofile.records import read_records
+from confprofile.records import read_records, save_annotations
 from confprofile.repro import derive_seed
 from confprofile.taxonomy import Taxonomy, load_taxonomy
 from confprofile.teachers import Teacher, get_teacher
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 NO_OUTPUT = "no output (generation failed)"
-
-
-# -- paths ---------------------------------------------------------------------------------------
-def save_annotations(df: pd.DataFrame, profile: str, split: str) -> Path:
-    """Write ``runs/<profile>/synthesis/<split>.parquet`` (atomically)."""
-    path = paths.annotations_path(profile, split)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    df.to_parquet(tmp, index=False)
-    tmp.replace(path)
-    return path
-
-
-def load_annotations(profile: str, split: str) -> pd.DataFrame:
-    """The annotation table saved by ``save_annotations``."""
-    return pd.read_parquet(paths.annotations_path(profile, split))
 
 
 # -- sharding ------------------------------------------------------------------------------------
@@ -86,11 +74,11 @@ def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
         try:
             i, n = (int(x) for x in shard.split("/"))
         except ValueError:
-            raise ValueError(f"shard must look like 'i/n', got {shard!r}") from None
+            raise UsageError(f"--shard must look like 'i/n' (e.g. 0/4), got {shard!r}") from None
     else:
         i, n = shard
     if not (n >= 1 and 0 <= i < n):
-        raise ValueError(f"shard {i}/{n}: need 0 <= i < n")
+        raise UsageError(f"--shard {i}/{n}: need 0 <= i < n")
     return i, n
 
 
@@ -122,8 +110,12 @@ class OutputCache:
         return sorted(p for p in self.dir.glob(f"{self.teacher}*.jsonl") if pat.fullmatch(p.name))
 
     def load(self) -> dict[str, dict]:
+        """Read every file of the teacher. Corrupt lines (a run killed mid-write) are skipped; in
+        this cache's own file they are also removed, so the warning comes once and the outputs
+        they held are generated again."""
         self.entries = {}
         for f in self.files():
+            good, bad = [], []
             with f.open("r", encoding="utf-8", errors="replace") as fh:
                 for n, line in enumerate(fh, start=1):
                     if not line.strip():
@@ -132,10 +124,17 @@ class OutputCache:
                         e = json.loads(line)
                         key = e["key"]
                     except (json.JSONDecodeError, KeyError, TypeError):
-                        warnings.warn(f"{f}:{n}: skipping a corrupt cache line (a run killed mid-write?)",
-                                      stacklevel=2)
+                        bad.append(n)
                         continue
+                    good.append(line if line.endswith("\n") else line + "\n")
                     self.entries.setdefault(key, e)  # duplicates (two shards, a rerun) kept once
+            if bad and f == self.path:
+                tmp = f.with_name(f.name + ".tmp")
+                tmp.write_text("".join(good), encoding="utf-8")
+                tmp.replace(f)
+            for n in bad:
+                action = "dropped" if f == self.path else "skipping"
+                warnings.warn(f"{f}:{n}: {action} a corrupt cache line (a run killed mid-write?)", stacklevel=2)
         return self.entries
 
     def __contains__(self, key: str) -> bool:
@@ -180,93 +179,122 @@ def sampling_params(teacher: Teacher, n_samples: int, temperature: float, seed: 
     return p
 
 
-def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[Teacher], n_samples: int = 5,
-               temperature: float = 0.7, seed: int = 0, cache_dir: str | Path | None = None,
-               shard: str | tuple[int, int] | None = None, progress: bool | None = None,
-               max_chars: int = 2400, log: Callable[[str], None] | None = None) -> pd.DataFrame:
+class _Prompts:
+    """Messages and prompt hash per user, built once per synthesis run."""
+
+    def __init__(self, taxonomy: Taxonomy):
+        self.taxonomy, self.memo = taxonomy, {}
+
+    def __call__(self, rec: dict) -> tuple[list[dict], str]:
+        uid = rec["user_id"]
+        if uid not in self.memo:
+            msgs = build_messages(rec, self.taxonomy)
+            self.memo[uid] = (msgs, prompt_hash(msgs))
+        return self.memo[uid]
+
+
+def _users(records: Sequence[dict], teacher: Teacher, shard: tuple[int, int] | None) -> list[dict]:
+    """The records a teacher annotates: the first ``max_users`` (before sharding, so shards add
+    up to the unsharded run), then those of the shard."""
+    users = list(records if teacher.max_users is None else records[: teacher.max_users])
+    if shard is not None:
+        users = [r for r in users if shard_of(r["user_id"], shard[1]) == shard[0]]
+    return users
+
+
+def _keys(teacher: Teacher, phash: str, params: dict, n_samples: int) -> list[str]:
+    return [cache_key(teacher.cache_id, phash, params, i) for i in range(n_samples)]
+
+
+def generate_missing(users: Sequence[dict], teacher: Teacher, cache: OutputCache, prompts: _Prompts, *,
+                     n_samples: int, temperature: float, seed: int, show: bool = False,
+                     log: Callable[[str], None] | None = None) -> int:
+    """Generate the outputs of ``users`` that ``cache`` lacks, in the teacher's batches, and append
+    them to the cache after every batch (a kill loses at most one batch). Returns the number of
+    users annotated. An output the teacher gives up on (None) is not cached: the next run retries."""
+    from tqdm import tqdm  # text bar: tqdm.auto would want ipywidgets inside notebooks
+
+    params = sampling_params(teacher, n_samples, temperature, seed)
+    todo = [r for r in users if any(k not in cache for k in _keys(teacher, prompts(r)[1], params, n_samples))]
+    if log:
+        log(f"{teacher.name}: {len(users) - len(todo)}/{len(users)} users cached, {len(todo)} to annotate")
+    bar = tqdm(total=len(todo), desc=f"synthesis {teacher.name}", disable=not show, leave=False)
+    bs = max(1, int(teacher.batch_size))
+    for start in range(0, len(todo), bs):
+        batch = todo[start:start + bs]
+        t0 = time.perf_counter()
+        outs = teacher.generate([prompts(r)[0] for r in batch], n_samples, temperature, seed)
+        per_output = (time.perf_counter() - t0) / (len(batch) * n_samples)
+        if len(outs) != len(batch) or any(len(o) != n_samples for o in outs):
+            raise RuntimeError(f"teacher {teacher.name!r} returned {[len(o) for o in outs]} outputs for "
+                               f"{len(batch)} prompts x {n_samples} samples")
+        new = []
+        for rec, texts in zip(batch, outs):
+            ph = prompts(rec)[1]
+            for i, (k, text) in enumerate(zip(_keys(teacher, ph, params, n_samples), texts)):
+                if text is None or k in cache:  # None: failed for good this time; retried next run
+                    continue
+                new.append({"key": k, "user_id": rec["user_id"], "sample": i, "prompt_hash": ph,
+                            "cache_id": teacher.cache_id, "params": params, "text": text, "gen_s": per_output})
+        cache.append(new)
+        bar.update(len(batch))
+    bar.close()
+    return len(todo)
+
+
+def rows_from_cache(users: Sequence[dict], teacher: Teacher, cache: OutputCache, prompts: _Prompts,
+                    taxonomy: Taxonomy, *, n_samples: int, temperature: float,
+                    seed: int) -> tuple[list[dict], float]:
+    """Annotation rows (docs/CONTRACTS.md) of ``users`` built from the cache alone, and the seconds
+    the teacher spent generating those outputs (NaN where an entry lacks ``gen_s``). A missing
+    output gives rows with ``error`` = ``NO_OUTPUT``; parsing problems are counted, never raised."""
+    params = sampling_params(teacher, n_samples, temperature, seed)
+    rows: list[dict] = []
+    memo: dict[str | None, list[dict]] = {}  # identical outputs parse once (within a teacher)
+    spent = 0.0
+    for rec in users:
+        for i, k in enumerate(_keys(teacher, prompts(rec)[1], params, n_samples)):
+            e = cache.get(k)
+            text = None if e is None else e["text"]
+            spent += float("nan") if e is None else e.get("gen_s", float("nan"))
+            if text not in memo:
+                tmpl = annotation_rows("", teacher.name, 0, text, taxonomy)
+                memo[text] = [{**r, "error": NO_OUTPUT} for r in tmpl] if text is None else tmpl
+            rows.extend({**r, "user_id": rec["user_id"], "sample": i} for r in memo[text])
+    return rows, spent
+
+
+def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[Teacher], *, n_samples: int,
+               temperature: float, seed: int, cache_dir: str | Path, shard: str | tuple[int, int] | None = None,
+               progress: bool | None = None, log: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Annotate ``records`` with every teacher; return the annotation table (docs/CONTRACTS.md).
+
+    Per teacher: ``generate_missing`` fills the cache, then ``rows_from_cache`` builds the rows.
 
     Args:
         records: user records (``records.read_records``); order fixes the row order.
         teachers: ``Teacher`` objects; a teacher with ``max_users`` annotates only the first
             ``max_users`` records (before sharding, so shards add up to the unsharded run).
-        cache_dir: where raw outputs are cached (``paths.synthesis_cache_dir(profile)`` in a pipeline run); a
-            temporary folder is not created for you: without a cache nothing can resume.
+        n_samples, temperature, seed: the profile's ``n_samples``, ``teacher_temperature``, ``seed``.
+        cache_dir: where raw outputs are cached (``paths.synthesis_cache_dir(profile)`` in a pipeline
+            run); without a cache nothing can resume.
         shard: ``"i/n"``: annotate (and return rows for) only the users of shard i.
         progress: a tqdm bar per teacher; None = only on an interactive terminal.
     """
-    if cache_dir is None:
-        raise ValueError("cache_dir is required (e.g. confprofile.paths.synthesis_cache_dir(profile))")
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be at least 1, got {n_samples}")
     shard = parse_shard(shard)
     show = _progress_enabled(progress)
-    from tqdm import tqdm  # text bar: tqdm.auto would want ipywidgets inside notebooks
-
+    prompts = _Prompts(taxonomy)
     rows: list[dict] = []
     gen_seconds: dict[str, float] = {}
-    memo: dict[tuple[str, str | None], list[dict]] = {}
-    prompts: dict[str, tuple[list[dict], str]] = {}
-
-    def prompt(rec: dict) -> tuple[list[dict], str]:
-        uid = rec["user_id"]
-        if uid not in prompts:
-            msgs = build_messages(rec, taxonomy, max_chars=max_chars)
-            prompts[uid] = (msgs, prompt_hash(msgs))
-        return prompts[uid]
-
+    sampling = {"n_samples": n_samples, "temperature": temperature, "seed": seed}
     for teacher in teachers:
-        users = list(records if teacher.max_users is None else records[: teacher.max_users])
-        if shard is not None:
-            users = [r for r in users if shard_of(r["user_id"], shard[1]) == shard[0]]
-        params = sampling_params(teacher, n_samples, temperature, seed)
+        users = _users(records, teacher, shard)
         cache = OutputCache(cache_dir, teacher.name, shard)
-
-        def keys(rec):
-            _, ph = prompt(rec)
-            return [cache_key(teacher.cache_id, ph, params, i) for i in range(n_samples)]
-
-        todo = [r for r in users if any(k not in cache for k in keys(r))]
-        if log:
-            log(f"{teacher.name}: {len(users) - len(todo)}/{len(users)} users cached, {len(todo)} to annotate")
-        bar = tqdm(total=len(todo), desc=f"synthesis {teacher.name}", disable=not show, leave=False)
-        bs = max(1, int(teacher.batch_size))
-        for start in range(0, len(todo), bs):
-            batch = todo[start:start + bs]
-            t0 = time.perf_counter()
-            outs = teacher.generate([prompt(r)[0] for r in batch], n_samples, temperature, seed)
-            per_output = (time.perf_counter() - t0) / (len(batch) * n_samples)
-            if len(outs) != len(batch) or any(len(o) != n_samples for o in outs):
-                raise RuntimeError(f"teacher {teacher.name!r} returned {[len(o) for o in outs]} outputs for "
-                                   f"{len(batch)} prompts x {n_samples} samples")
-            new = []
-            for rec, texts in zip(batch, outs):
-                _, ph = prompt(rec)
-                for i, (k, text) in enumerate(zip(keys(rec), texts)):
-                    if text is None or k in cache:  # None: failed for good this time; retried next run
-                        continue
-                    new.append({"key": k, "user_id": rec["user_id"], "sample": i, "prompt_hash": ph,
-                                "cache_id": teacher.cache_id, "params": params, "text": text,
-                                "gen_s": per_output})
-            cache.append(new)
-            bar.update(len(batch))
-        bar.close()
-
-        spent = 0.0
-        for rec in users:
-            uid = rec["user_id"]
-            for i, k in enumerate(keys(rec)):
-                e = cache.get(k)
-                text = None if e is None else e["text"]
-                spent += float("nan") if e is None else e.get("gen_s", float("nan"))
-                tmpl = memo.get((teacher.name, text))
-                if tmpl is None:
-                    tmpl = annotation_rows("", teacher.name, 0, text, taxonomy)
-                    if text is None:
-                        tmpl = [{**r, "error": NO_OUTPUT} for r in tmpl]
-                    memo[(teacher.name, text)] = tmpl
-                rows.extend({**r, "user_id": uid, "sample": i} for r in tmpl)
-        memo.clear()  # outputs are shared within a teacher only
-        gen_seconds[teacher.name] = spent
-
+        generate_missing(users, teacher, cache, prompts, show=show, log=log, **sampling)
+        new, gen_seconds[teacher.name] = rows_from_cache(users, teacher, cache, prompts, taxonomy, **sampling)
+        rows.extend(new)
     df = pd.DataFrame(rows, columns=list(ANNOTATION_COLUMNS))
     # seconds the teacher spent generating these outputs, whenever that was (read from the cache,
     # so a warm rerun reports the cold throughput; NaN where an entry predates the field)
@@ -308,7 +336,8 @@ def build_teachers(specs: Mapping[str, Mapping | None] | Sequence[str], taxonomy
     return out
 
 
-def _parse_settings(items: Sequence[str]) -> dict[str, dict]:
+def _parse_settings(items: Sequence[str], teachers: Sequence[str]) -> dict[str, dict]:
+    """``--set teacher.key=value`` items as ``{teacher: {key: value}}`` (values read as YAML)."""
     import yaml
 
     out: dict[str, dict] = {}
@@ -317,19 +346,31 @@ def _parse_settings(items: Sequence[str]) -> dict[str, dict]:
             lhs, value = item.split("=", 1)
             name, key = lhs.split(".", 1)
         except ValueError:
-            raise SystemExit(f"--set expects teacher.key=value, got {item!r}") from None
+            raise UsageError(f"--set expects teacher.key=value, got {item!r}") from None
+        if name not in teachers:
+            raise UsageError(f"--set {item!r}: teacher {name!r} is not among the teachers run ({', '.join(teachers)})")
         out.setdefault(name, {})[key] = yaml.safe_load(value)
     return out
 
 
+def _teachers_from_specs(specs: Mapping[str, Mapping], taxonomy: Taxonomy) -> list[Teacher]:
+    """``build_teachers`` with an unknown teacher or constructor argument as a one-line error."""
+    try:
+        return build_teachers(specs, taxonomy)
+    except KeyError as e:  # the registry's "unknown teacher" error
+        raise UsageError(f"{e.args[0] if e.args else e}") from None
+    except TypeError as e:  # a constructor argument the backend does not take (a --set typo)
+        raise UsageError(f"teacher settings {dict(specs)}: {e}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m confprofile.synthesis", description=__doc__.split("\n")[0])
-    ap.add_argument("--profile", required=True)
+    ap.add_argument("--profile", required=True, help="run profile; its parameter file gives every default below")
     ap.add_argument("--split", default="pool")
-    ap.add_argument("--teachers", default="lexicon,heuristic,embedding", help="comma-separated registry names")
-    ap.add_argument("--samples", type=int, default=5)
-    ap.add_argument("--temperature", type=float, default=0.7)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--teachers", default=None, help="comma-separated teacher names (default: the profile's)")
+    ap.add_argument("--samples", type=int, default=None, help="samples per teacher and user (default: n_samples)")
+    ap.add_argument("--temperature", type=float, default=None, help="default: the profile's teacher_temperature")
+    ap.add_argument("--seed", type=int, default=None, help="default: the profile's seed")
     ap.add_argument("--shard", default=None, help="i/n: annotate only shard i of n (caches merge on read)")
     ap.add_argument("--taxonomy", default=None, help="taxonomy YAML (default: the package's)")
     ap.add_argument("--set", action="append", default=[], metavar="TEACHER.KEY=VALUE",
@@ -337,18 +378,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
 
+    params = load_params(args.profile)
+    n_samples = params["n_samples"] if args.samples is None else args.samples
+    if n_samples < 1:
+        raise UsageError(f"--samples must be at least 1, got {n_samples}")
+    shard = parse_shard(args.shard)
+    profile_specs = params.get("teachers") or {}
+    names = list(profile_specs) if args.teachers is None else [t for t in args.teachers.split(",") if t]
+    settings = _parse_settings(args.set, names)
+    specs = {t: {**(profile_specs.get(t) or {}), **settings.get(t, {})} for t in names}
     taxonomy = load_taxonomy(args.taxonomy)
     records = read_records(paths.records_path(args.profile, args.split))
-    settings = _parse_settings(args.set)
-    teachers = build_teachers({t: settings.get(t, {}) for t in args.teachers.split(",") if t}, taxonomy)
-    df = synthesize(records, taxonomy, teachers, n_samples=args.samples, temperature=args.temperature,
-                    seed=args.seed, cache_dir=paths.synthesis_cache_dir(args.profile), shard=args.shard,
+    teachers = _teachers_from_specs(specs, taxonomy)
+    df = synthesize(records, taxonomy, teachers, n_samples=n_samples,
+                    temperature=params["teacher_temperature"] if args.temperature is None else args.temperature,
+                    seed=params["seed"] if args.seed is None else args.seed,
+                    cache_dir=paths.synthesis_cache_dir(args.profile), shard=shard,
                     progress=False if args.no_progress else None, log=lambda s: print(s, file=sys.stderr))
     for t in teachers:
         t.close()
     ok = df.groupby("teacher")["ok"].mean()
     print("parse success by teacher: " + ", ".join(f"{k} {v:.1%}" for k, v in ok.items()))
-    if args.shard is None:
+    if shard is None:
         print(f"wrote {save_annotations(df, args.profile, args.split)} ({len(df)} rows)")
     else:
         print(f"shard {args.shard}: {len(df)} rows cached under {paths.synthesis_cache_dir(args.profile)}; "

@@ -48,8 +48,8 @@ def test_label_free_pipeline_runs_with_gold_files_locked(tmp_root, request):
     teachers = synthesis.build_teachers(["lexicon", "heuristic", "embedding"], tax)
     ann = synthesis.synthesize(recs, tax, teachers, n_samples=2, temperature=0.7, seed=0,
                                cache_dir=paths.synthesis_cache_dir("t"), progress=False)
-    synthesis.save_annotations(ann, "t", "pool")
-    scores = voting.vote_scores(synthesis.load_annotations("t", "pool"), norm="softmax", temperature=0.3)
+    records.save_annotations(ann, "t", "pool")
+    scores = voting.vote_scores(records.load_annotations("t", "pool"), norm="softmax", softmax_temperature=0.3)
     votes = calibration.fit_prior_correction(scores, strength=0.5).transform(scores)
     votes = calibration.apply_thresholds(votes, calibration.fit_class_thresholds(votes, coverage=0.8))
     calibration.fit_confidence_calibrator(ann, method="isotonic").transform(votes)

@@ -89,4 +89,15 @@ def test_command_lines_print_one_line_errors(tmp_path):
     assert out.stderr.strip() == f"error: {bad}: 'attributes' must be a non-empty mapping"
     out = subprocess.run([sys.executable, "-m", "confprofile.synthesis", "--profile", "nothing"],
                          capture_output=True, text=True, env=env)
-    assert out.returncode == 2 and out.stderr.strip().endswith("nothing/data/pool.jsonl: file not found")
+    assert out.returncode == 2
+    assert out.stderr.strip().endswith("params/nothing.yaml: parameter file for profile 'nothing' not found")
+
+
+def test_invalid_utf8_and_empty_files_name_the_file_and_line(tmp_path):
+    bad = tmp_path / "users.jsonl"
+    bad.write_bytes(b'{"user_id": "u1"}\n{"user_id": "u2", "bio": "caf\xe9"}\n')
+    with pytest.raises(RecordError, match=r"users\.jsonl:2: not valid UTF-8 \(byte 30 of the line\)"):
+        read_records(bad)
+    bad.write_text("\n\n")
+    with pytest.raises(RecordError, match=r"users\.jsonl: no records \(the file is empty\)"):
+        read_records(bad)

@@ -8,14 +8,15 @@ import textwrap
 import time
 import warnings
 
+import json
+
 import pandas as pd
 import pytest
 
 from confprofile.parsing import ANNOTATION_COLUMNS
-from confprofile.records import write_jsonl
+from confprofile.records import load_annotations, save_annotations, write_jsonl
 from confprofile import monitor
-from confprofile.synthesis import (OutputCache, load_annotations, main, save_annotations,
-                                   shard_of, synthesize)
+from confprofile.synthesis import OutputCache, main, shard_of, synthesize
 from confprofile.taxonomy import load_taxonomy
 from confprofile.teachers import get_teacher
 
@@ -120,7 +121,7 @@ def test_resume_after_sigkill_equals_clean_run(tmp_path):
     assert 0 < done < 600, "kill must land mid-run"
     with target.open("a") as fh:  # as if the kill tore the last write in half
         fh.write('{"key": "torn", "text": "half a li')
-    with pytest.warns(UserWarning, match=r"fake\.jsonl:\d+: skipping a corrupt cache line"):
+    with pytest.warns(UserWarning, match=r"fake\.jsonl:\d+: dropped a corrupt cache line"):
         resumed = synthesize(recs, TAX, [Fake()], n_samples=3, temperature=0.7, seed=3, cache_dir=cache, progress=False)
     clean = synthesize(recs, TAX, [Fake()], n_samples=3, temperature=0.7, seed=3, cache_dir=tmp_path / "clean",
                        progress=False)
@@ -185,10 +186,19 @@ def test_max_users_subset(tmp_path):
     assert df.user_id.nunique() == 4
 
 
-def test_cli_save_load_and_no_gold_reads(tmp_path, monkeypatch, request):
+def _cli_profile(tmp_path, monkeypatch, n_users=15):
+    """A profile ``t`` under a temporary root: a parameter file and a pool of ``n_users``."""
     monkeypatch.setenv("CONFPROFILE_ROOT", str(tmp_path))
-    data = tmp_path / "runs" / "t" / "data"
-    write_jsonl(data / "pool.jsonl", users(15))
+    params = tmp_path / "notebooks" / "params" / "t.yaml"
+    params.parent.mkdir(parents=True)
+    params.write_text("profile: t\nseed: 0\nn_samples: 2\nteacher_temperature: 0.7\n"
+                      "teachers: {lexicon: {}, heuristic: {}}\n")
+    write_jsonl(tmp_path / "runs" / "t" / "data" / "pool.jsonl", users(n_users))
+    return tmp_path / "runs" / "t" / "data"
+
+
+def test_cli_save_load_and_no_gold_reads(tmp_path, monkeypatch, request):
+    data = _cli_profile(tmp_path, monkeypatch)
     write_jsonl(data / "gold" / "pool.jsonl", [{"user_id": "u0000", "labels": {}, "clues": {}}])
     request.getfixturevalue("no_gold_reads")
     assert main(["--profile", "t", "--split", "pool", "--teachers", "lexicon,heuristic", "--samples", "2",
@@ -209,3 +219,58 @@ def test_generation_time_is_cached_so_warm_reruns_report_cold_throughput(tmp_pat
     warm = synthesize(recs, TAX, [Fake()], n_samples=2, temperature=0.7, seed=0, cache_dir=tmp_path, progress=False)
     spent = cold.attrs["generation_seconds"]["fake"]
     assert spent >= 0.05 and warm.attrs["generation_seconds"]["fake"] == pytest.approx(spent)
+
+
+def test_cli_takes_its_defaults_from_the_profile(tmp_path, monkeypatch):
+    _cli_profile(tmp_path, monkeypatch, n_users=4)
+    assert main(["--profile", "t", "--no-progress"]) == 0
+    df = load_annotations("t", "pool")
+    assert sorted(df["teacher"].unique()) == ["heuristic", "lexicon"] and df["sample"].max() == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--shard", "3/2"], "--shard 3/2: need 0 <= i < n"),
+    (["--shard", "x"], "--shard must look like 'i/n'"),
+    (["--samples", "0"], "--samples must be at least 1"),
+    (["--teachers", "lexicon,nosuch"], "nosuch"),
+    (["--set", "lexicon.nosuch_arg=3"], "nosuch_arg"),
+    (["--set", "other.max_users=3"], "teacher 'other' is not among the teachers run"),
+    (["--set", "lexicon"], "--set expects teacher.key=value"),
+])
+def test_cli_bad_arguments_are_one_line_errors(tmp_path, monkeypatch, capsys, args, message):
+    from confprofile.errors import run_cli
+
+    _cli_profile(tmp_path, monkeypatch, n_users=3)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert run_cli(main, ["--profile", "t", "--no-progress", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written, no table replaced
+
+
+def test_cli_empty_records_file_is_an_error(tmp_path, monkeypatch, capsys):
+    from confprofile.errors import run_cli
+
+    data = _cli_profile(tmp_path, monkeypatch)
+    (data / "pool.jsonl").write_text("\n")
+    assert run_cli(main, ["--profile", "t", "--no-progress"]) == 2
+    assert "pool.jsonl: no records (the file is empty)" in capsys.readouterr().err
+
+
+def test_a_torn_cache_line_is_repaired_once(tmp_path):
+    recs = users(3)
+    first = synthesize(recs, TAX, [Fake()], n_samples=2, temperature=0.7, seed=0, cache_dir=tmp_path, progress=False)
+    path = tmp_path / "fake.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:2]) + lines[2][:25] + "\n" + "".join(lines[3:]))  # a line torn by a kill
+    with pytest.warns(UserWarning, match="fake.jsonl:3: dropped a corrupt cache line"):
+        again = synthesize(recs, TAX, [Fake()], n_samples=2, temperature=0.7, seed=0, cache_dir=tmp_path,
+                           progress=False)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # repaired: the next run reads a clean file
+        OutputCache(tmp_path, "fake")
+    keys = sorted(json.loads(x)["key"] for x in path.read_text().splitlines())
+    assert keys == sorted(json.loads(x)["key"] for x in lines)  # the torn output was regenerated, once
+    pd.testing.assert_frame_equal(again, first)
