@@ -93,13 +93,34 @@ class Taxonomy:
                 for a in self.attributes for lab in a.label_specs]
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: object, line: int):
+        self.key, self.line = key, line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a mapping with the same key twice (a duplicated attribute or
+    label would otherwise replace the first without a word)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKey(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Load and validate a taxonomy YAML file; errors name the file, attribute and problem."""
     path = Path(path) if path is not None else DEFAULT_TAXONOMY
     if not path.is_file():
         raise TaxonomyError(f"{path}: taxonomy file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except _DuplicateKey as e:
+        raise TaxonomyError(f"{path}:{e.line}: duplicate key '{e.key}' (the second would silently replace the first)") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

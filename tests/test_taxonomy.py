@@ -59,3 +59,16 @@ def test_unquoted_numeric_label_is_rejected_not_renamed(tmp_path):
     path.write_text("attributes:\n  age:\n    labels:\n      18_24: {description: young}\n      25_34: {description: older}\n")
     with pytest.raises(TaxonomyError, match=r"attribute 'age': label 1824: name must be a string \(quote it in YAML\)"):
         load_taxonomy(path)
+
+
+@pytest.mark.parametrize("text, line, key", [
+    ("attributes:\n  age:\n    labels: {a: {description: x}, b: {description: y}}\n"
+     "  age:\n    labels: {c: {description: x}, d: {description: y}}\n", 4, "age"),
+    ("attributes:\n  age:\n    labels:\n      a: {description: x}\n      b: {description: y}\n"
+     "      a: {description: z}\n", 6, "a"),
+])
+def test_duplicate_attribute_or_label_is_an_error_naming_the_line(tmp_path, text, line, key):
+    path = tmp_path / "tax.yaml"
+    path.write_text(text)
+    with pytest.raises(TaxonomyError, match=rf"tax\.yaml:{line}: duplicate key '{key}'"):
+        load_taxonomy(path)
