@@ -5,7 +5,8 @@
     python -m confprofile.reproduce --profile cpu --from 03
 
 Each notebook gets the profile's parameters that its ``parameters`` cell declares; executed
-copies go to ``results/<profile>/notebooks/``. The first failure stops the run with a non-zero
+copies go to ``results/<profile>/notebooks/``, without timestamps or local paths, so a rerun
+with the same seed changes no byte of them unless a number changed. The first failure stops the run with a non-zero
 exit naming the notebook and cell.
 """
 
@@ -58,22 +59,52 @@ def run_notebook(nb: Path, profile: str, params: dict) -> Path:
         papermill.execute_notebook(str(nb), str(out), parameters=wanted, kernel_name=KERNEL,
                                    cwd=str(nb.parent), progress_bar=False, log_output=False)
     finally:
-        _relative_paths(out)
+        clean_executed(out)
     return out
 
 
-def _relative_paths(executed: Path) -> None:
-    """Record the notebook paths papermill wrote into the executed copy relative to the root."""
+_TIMING_KEYS = ("start_time", "end_time", "duration")
+
+
+def clean_executed(executed: Path) -> None:
+    """Make an executed copy diff cleanly: drop papermill's and the kernel's timestamps and
+    durations, number the cells instead of papermill's random cell ids, record notebook paths relative to the root, and replace the root (and the home
+    folder) in every output text, so a rerun changes only what the numbers change."""
     import nbformat
 
     if not executed.is_file():
         return
     nb = nbformat.read(executed, as_version=4)
     meta = nb.metadata.get("papermill", {})
+    for key in _TIMING_KEYS:
+        meta.pop(key, None)
     for key in ("input_path", "output_path"):
         if meta.get(key):
             meta[key] = Path(meta[key]).resolve().relative_to(paths.root()).as_posix()
+    for i, cell in enumerate(nb.cells):
+        if "id" in cell:  # nbformat 4.5 ids are random per run; the position names a cell as well
+            cell["id"] = f"cell-{i:02d}"
+        cell.metadata.pop("execution", None)
+        for key in _TIMING_KEYS:
+            cell.metadata.get("papermill", {}).pop(key, None)
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                out["text"] = _local_paths_out(out["text"])
+            for mime, value in out.get("data", {}).items():
+                if mime.startswith("text/"):
+                    out["data"][mime] = _local_paths_out(value)
+            if "traceback" in out:
+                out["traceback"] = [_local_paths_out(line) for line in out["traceback"]]
     nbformat.write(nb, executed)
+
+
+def _local_paths_out(text: str | list[str]) -> str | list[str]:
+    """``text`` with the repository root removed and the home folder written ``~``."""
+    if isinstance(text, list):
+        return [_local_paths_out(t) for t in text]
+    text = text.replace(str(paths.root()) + "/", "")
+    home = str(Path.home())
+    return text.replace(home + "/", "~/") if home not in ("/", "") else text
 
 
 def _failed_cell(exc: Exception) -> str:

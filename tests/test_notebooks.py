@@ -36,9 +36,15 @@ def results(root: Path, name: str) -> dict:
     return json.loads((root / "results" / "smoke" / f"{name}.json").read_text())["results"]
 
 
+def smoke() -> dict:
+    from confprofile.params import load_params
+
+    return load_params("smoke")
+
+
 def check_01(root: Path) -> None:
-    r = results(root, "01_taxonomy_exploration")
-    assert r["n_users"] == {"pool": 300, "test": 200}
+    r, p = results(root, "01_taxonomy_exploration"), smoke()
+    assert r["n_users"] == {"pool": p["n_pool"], "test": p["n_test"]}
     for attr, dist in r["label_distribution_test"].items():
         assert sum(dist.values()) == pytest.approx(1.0, abs=1e-5)
     for name in ("01_label_distributions", "01_field_coverage", "01_clue_strength"):
@@ -46,31 +52,35 @@ def check_01(root: Path) -> None:
 
 
 def check_02(root: Path) -> None:
-    r = results(root, "02_label_synthesis")
+    r, p = results(root, "02_label_synthesis"), smoke()
     floor = max(r["reference_f1"]["uniform_random"]["avg_f1"], r["reference_f1"]["majority_class"]["avg_f1"])
-    assert set(r["teacher_f1"]) == {"lexicon", "heuristic", "embedding", "knowledge"}
+    assert set(r["teacher_f1"]) == set(p["teachers"])
     for teacher, s in r["teacher_f1"].items():
         assert floor + 5 < s["avg_f1"] < 90, teacher  # above chance, far from perfect
         assert r["format"][teacher]["parse_failure_rate"] == 0.0
         c = r["confidence"][teacher]
         assert c["accuracy_highest_bin"] > c["accuracy_lowest_bin"], teacher
-    assert r["n_annotations"] == {"pool": 300 * 6 * 4 * 3, "test": 200 * 6 * 4 * 3}
+    per_user = 6 * len(p["teachers"]) * p["n_samples"]  # attributes x teachers x samples
+    assert r["n_annotations"] == {"pool": p["n_pool"] * per_user, "test": p["n_test"] * per_user}
     for split in ("pool", "test"):
         assert (root / "runs" / "smoke" / "synthesis" / f"{split}.parquet").is_file()
 
 
 def check_03(root: Path) -> None:
-    r = results(root, "03_voting_and_calibration")
+    r, p = results(root, "03_voting_and_calibration"), smoke()
     t = r["table"]
     singles = [v["avg_f1"] for k, v in t.items() if k.startswith("single sample")]
     assert t[r["chosen_rule"]]["avg_f1"] > sum(singles) / len(singles)
     assert t[r["chosen_rule"]]["avg_f1"] > t["majority vote"]["avg_f1"]
     assert r["chosen_rule"] == max(r["heldout_agreement_pool"], key=r["heldout_agreement_pool"].get)
     final = t[r["final_method"]]
-    assert abs(final["coverage"] - 0.8) < 0.05 and final["balance_pool"] > t[r["chosen_rule"]]["balance_pool"]
+    assert abs(final["coverage"] - p["coverage"]) < 0.05 and final["balance_pool"] > t[r["chosen_rule"]]["balance_pool"]
     assert t["chosen + class thresholds"]["avg_f1_kept"] > t[r["chosen_rule"]]["avg_f1"]
+    for claim in ("chosen_minus_majority_f1", "vote_minus_best_single_f1"):  # intervals recorded with them
+        lo, hi = r["claims"][claim + "_ci"]
+        assert lo <= r["claims"][claim] <= hi, claim
     lines = (root / "runs" / "smoke" / "pseudo_labels" / "pool.jsonl").read_text().splitlines()
-    assert len(lines) == 300 and all(len(json.loads(x)["attributes"]) == 6 for x in lines)
+    assert len(lines) == p["n_pool"] and all(len(json.loads(x)["attributes"]) == 6 for x in lines)
 
 
 CHECKS = {"01_taxonomy_exploration": check_01, "02_label_synthesis": check_02, "03_voting_and_calibration": check_03}
@@ -109,6 +119,39 @@ def test_notebook_sources_follow_house_style(name):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_executed_copies_carry_no_timestamps_local_paths_or_figure_paths(smoke_root, name):
+    text = (smoke_root / "results" / "smoke" / "notebooks" / f"{name}.ipynb").read_text()
+    for word in ("start_time", "end_time", "duration", "iopub.", str(smoke_root), str(Path.home()) + "/"):
+        assert word not in text, f"{name}: executed copy contains {word!r}"
+    for cell in json.loads(text)["cells"]:
+        if "save_figure(" in "".join(cell["source"]).strip().splitlines()[-1]:
+            shown = [o for o in cell.get("outputs", []) if o["output_type"] == "execute_result"]
+            assert not shown, f"{name}: a cell ending in save_figure shows {shown}"
+
+
+def _parameter_defaults(name: str) -> dict:
+    import ast
+
+    nb = json.loads((REPO / "notebooks" / f"{name}.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    tree = ast.parse("".join(cell["source"]))
+    return {node.target.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.AnnAssign)}
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_parameter_cell_defaults_equal_the_smoke_profile(name):
+    from confprofile.params import load_params
+
+    smoke = load_params("smoke")
+    defaults = _parameter_defaults(name)
+    assert defaults, f"{name}: no parameters"
+    for key, value in defaults.items():
+        assert key in smoke, f"{name}: parameter {key!r} is not in smoke.yaml (profile files are the one source)"
+        assert value == smoke[key], f"{name}: default {key}={value!r} differs from smoke.yaml's {smoke[key]!r}"
+
+
+@pytest.mark.slow
 def test_runner_is_deterministic_and_names_failures(smoke_root, tmp_path, monkeypatch, capsys):
     import shutil
 
@@ -116,7 +159,8 @@ def test_runner_is_deterministic_and_names_failures(smoke_root, tmp_path, monkey
     monkeypatch.setenv("CONFPROFILE_ROOT", str(tmp_path))
     assert reproduce.main(["--profile", "smoke", "--only", "01"]) == 0
     for sub in ("results/smoke/01_taxonomy_exploration.json", "runs/smoke/data/pool.jsonl",
-                "runs/smoke/data/gold/test.jsonl", "figures/smoke/01_label_distributions.png"):
+                "runs/smoke/data/gold/test.jsonl", "figures/smoke/01_label_distributions.png",
+                f"results/smoke/notebooks/{NOTEBOOKS[0]}.ipynb"):  # the executed copy too, in another root
         assert (tmp_path / sub).read_bytes() == (smoke_root / sub).read_bytes(), sub
 
     nb = tmp_path / "notebooks" / f"{NOTEBOOKS[0]}.ipynb"

@@ -1,4 +1,4 @@
-from confprofile.prompts import (PROMPT_VERSION, build_messages, json_schema, prompt_hash, record_text)
+from confprofile.prompts import (build_messages, json_schema, prompt_hash, record_text)
 from confprofile.taxonomy import load_taxonomy
 
 TAX = load_taxonomy()
@@ -29,7 +29,6 @@ def test_prompt_hash_is_stable_and_sensitive():
     a, b = build_messages(REC, TAX), build_messages(REC, TAX)
     assert prompt_hash(a) == prompt_hash(b) and len(prompt_hash(a)) == 64
     assert prompt_hash(a) != prompt_hash(build_messages({**REC, "bio": "teacher"}, TAX))
-    assert PROMPT_VERSION
 
 
 def test_json_schema_lists_labels_and_unknown():
