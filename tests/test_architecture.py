@@ -1,0 +1,72 @@
+"""The package's import direction runs one way: no stage imports a later stage.
+
+The stage of every module is declared here and in docs/ARCHITECTURE.md; a new module must be
+given a stage (the test fails until it is), so the layout cannot drift without a decision.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "confprofile"
+
+# stage rank: a module may import modules of its own rank or lower
+STAGES = {
+    0: ["errors", "paths", "repro", "params", "taxonomy", "records", "metrics", "plots", "monitor"],  # core
+    1: ["bench"],                                             # data: the benchmark
+    2: ["prompts", "parsing", "teachers", "synthesis"],       # stage 1a: label synthesis
+    3: ["voting", "calibration"],                             # stage 1b-c: aggregation
+    4: ["sft", "student"],                                    # stage 2: distillation (SFT), the student
+    5: ["rewards", "rl"],                                     # stage 3: RL with confidence rewards
+    6: ["evaluate"],                                          # evaluation against gold (last: reads labels)
+    7: ["reproduce"],                                         # the runner
+}
+RANK = {name: rank for rank, names in STAGES.items() for name in names}
+
+
+def _module_name(path: Path) -> str:
+    """``confprofile/teachers/hf.py`` -> ``teachers``; ``confprofile/voting.py`` -> ``voting``."""
+    rel = path.relative_to(PACKAGE)
+    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
+
+
+def _imports(path: Path) -> set[str]:
+    """Top-level confprofile modules ``path`` imports (lazy imports inside functions included)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            parts = node.module.split(".")
+            if parts[0] != "confprofile":
+                continue
+            if len(parts) > 1:
+                out.add(parts[1])
+            else:
+                out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            out.update(a.name.split(".")[1] for a in node.names if a.name.startswith("confprofile."))
+    return out
+
+
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py" or p.parent != PACKAGE)
+
+
+def test_every_module_has_a_stage():
+    missing = sorted({_module_name(p) for p in MODULES} - set(RANK))
+    assert not missing, f"give these modules a stage in tests/test_architecture.py and docs/ARCHITECTURE.md: {missing}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.relative_to(PACKAGE).as_posix())
+def test_no_stage_imports_a_later_stage(path):
+    me = _module_name(path)
+    later = sorted(m for m in _imports(path) if RANK.get(m, -1) > RANK.get(me, -1))
+    assert not later, f"{path.name} (stage {RANK.get(me)}) imports later stage(s): " + \
+        ", ".join(f"{m} ({RANK[m]})" for m in later)
+
+
+def test_the_architecture_doc_lists_every_stage_module():
+    doc = (PACKAGE.parent / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    missing = [name for name in RANK if f"`{name}" not in doc]
+    assert not missing, f"docs/ARCHITECTURE.md does not mention {missing}"
