@@ -214,7 +214,7 @@ def _water_fill(conf_by_class: dict[str, np.ndarray], k: int) -> dict[str, int]:
     return keep
 
 
-def fit_class_thresholds(votes: pd.DataFrame, coverage: float = 0.8,
+def fit_class_thresholds(votes: pd.DataFrame, *, coverage: float,
                          min_confidence: float = 0.0) -> pd.DataFrame:
     """Per-(attribute, label) confidence thresholds for a balanced kept distribution.
 
@@ -316,7 +316,7 @@ def _as_scores(table: pd.DataFrame, vote_kwargs: dict) -> pd.DataFrame:
     return voting.vote_scores(table, **vote_kwargs)
 
 
-def fit_prior_correction(scores: pd.DataFrame, strength: float = 1.0, n_iter: int = 100,
+def fit_prior_correction(scores: pd.DataFrame, *, strength: float, n_iter: int = 100,
                          tol: float = 1e-6, max_weight: float = 1e3, **vote_kwargs) -> PriorCorrection:
     """Fit class multipliers so the pool's mean corrected vote share matches a target prior.
 
@@ -332,7 +332,7 @@ def fit_prior_correction(scores: pd.DataFrame, strength: float = 1.0, n_iter: in
     >>> scores = pd.DataFrame({"user_id": ["a", "a", "b", "c", "d"], "attribute": ["g"] * 5,
     ...                        "label": ["m", "f", "m", "m", "m"], "score": [0.6, 0.4, 1, 1, 1],
     ...                        "count": [3, 2, 5, 5, 5], "conf_sum": [2, 1, 4, 4, 4]})
-    >>> pc = fit_prior_correction(scores, n_iter=1)
+    >>> pc = fit_prior_correction(scores, strength=1.0, n_iter=1)
     >>> pc.priors.round(2).to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
     [{'attribute': 'g', 'label': 'f', 'estimated': 0.1, 'target': 0.5, 'weight': 5.0},
      {'attribute': 'g', 'label': 'm', 'estimated': 0.9, 'target': 0.5, 'weight': 0.56}]
@@ -379,7 +379,7 @@ def fit_prior_correction(scores: pd.DataFrame, strength: float = 1.0, n_iter: in
     return PriorCorrection(strength, priors, iters, bool(converged))
 
 
-def prior_correction(ann_or_scores: pd.DataFrame, strength: float = 1.0, min_confidence: float = 0.0,
+def prior_correction(ann_or_scores: pd.DataFrame, *, strength: float, min_confidence: float = 0.0,
                      n_iter: int = 100, **vote_kwargs) -> pd.DataFrame:
     """Fit ``fit_prior_correction`` on the pool and return its re-decided vote table.
 

@@ -98,7 +98,7 @@ def confidence_report(ann: pd.DataFrame, gold: pd.DataFrame, n_bins: int = 5) ->
     return out
 
 
-def baselines(gold: pd.DataFrame, taxonomy: Taxonomy, seed: int = 0) -> dict:
+def baselines(gold: pd.DataFrame, taxonomy: Taxonomy, *, seed: int) -> dict:
     """Reference points: a uniform random labeller and an always-the-majority-class labeller.
 
     "Above chance" in the notebooks means above both. The majority baseline peeks at gold (it is

@@ -184,7 +184,7 @@ def test_prior_correction_min_confidence_drops_not_forces(pool):
 def test_prior_correction_keeps_no_vote_rows():
     ann = make_ann([("a", "g", "t", 0, "x", 0.9), ("a", "g", "t", 1, "y", 0.8),
                     ("b", "g", "t", 0, "x", 0.9), ("c", "g", "t", 0, None, np.nan)])
-    out = prior_correction(ann).set_index("user_id")
+    out = prior_correction(ann, strength=1.0).set_index("user_id")
     assert out.loc["c", "label"] is None and not out.loc["c", "kept"]
     # y's estimated prior (0.8/1.7)/2 = 0.235 < x's 0.765: pair a tips from x to y
     assert out.loc["a", "label"] == "y" and out.loc["b", "label"] == "x"
