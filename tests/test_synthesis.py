@@ -274,3 +274,21 @@ def test_a_torn_cache_line_is_repaired_once(tmp_path):
     keys = sorted(json.loads(x)["key"] for x in path.read_text().splitlines())
     assert keys == sorted(json.loads(x)["key"] for x in lines)  # the torn output was regenerated, once
     pd.testing.assert_frame_equal(again, first)
+
+
+def test_generate_missing_then_rows_from_cache(tmp_path):
+    from confprofile.synthesis import NO_OUTPUT, _Prompts, generate_missing, rows_from_cache
+
+    recs, teacher, prompts = users(3), Fake(), _Prompts(TAX)
+    cache = OutputCache(tmp_path, teacher.name)
+    kw = {"n_samples": 2, "temperature": 0.7, "seed": 0}
+    rows, _ = rows_from_cache(recs, teacher, cache, prompts, TAX, **kw)  # nothing generated yet
+    assert len(rows) == 3 * 2 * len(TAX) and {r["error"] for r in rows} == {NO_OUTPUT}
+    assert generate_missing(recs, teacher, cache, prompts, **kw) == 3
+    assert generate_missing(recs, teacher, cache, prompts, **kw) == 0  # all cached: nothing to do
+    rows, seconds = rows_from_cache(recs, teacher, cache, prompts, TAX, **kw)
+    assert NO_OUTPUT not in {r["error"] for r in rows} and seconds >= 0
+    table = synthesize(recs, TAX, [teacher], cache_dir=tmp_path, progress=False, **kw)
+    expect = pd.DataFrame(rows, columns=list(ANNOTATION_COLUMNS))
+    for col in ("user_id", "sample", "label", "error", "ok"):  # synthesize = the two steps
+        assert table[col].fillna("-").tolist() == expect[col].fillna("-").tolist(), col
