@@ -76,8 +76,8 @@ _TupleLoader.add_constructor("tag:yaml.org,2002:seq", lambda loader, node: tuple
 def load_tables(path: str | Path = TABLES_PATH) -> SimpleNamespace:
     """The generator's tables, one attribute per top-level key of the YAML file.
 
-    >>> load_tables().age_years["25_34"], load_tables().current_year   # the one place the year is set
-    ((25, 34), 2025)
+    >>> load_tables().age_years["25_34"]
+    (25, 34)
     """
     try:
         data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_TupleLoader)  # noqa: S506 (safe loader)
@@ -89,6 +89,9 @@ def load_tables(path: str | Path = TABLES_PATH) -> SimpleNamespace:
 
 
 W = load_tables()
+CURRENT_YEAR: int = yaml.safe_load(Path(__file__).with_name("today.yaml").read_text(encoding="utf-8"))["year"]
+"""The year the records are set in (birth years are ``CURRENT_YEAR - age``), set once in
+``today.yaml``, which the CPU teachers read too (an LLM knows today's date)."""
 LOWER_TIER_PROVINCES = {k: v for k, v in W.provinces.items() if k not in ("Beijing", "Shanghai")}
 
 # --------------------------------------------------------------------------------------------
@@ -223,7 +226,7 @@ def _fill(template: str, latent: Mapping[str, str], clues: Mapping[str, str], rn
     neutral = clues.get("gender") == "none"
     female = latent["gender"] == "female"
     return template.format(
-        n=n, year=W.current_year - n,
+        n=n, year=CURRENT_YEAR - n,
         parent="parent" if neutral else ("mom" if female else "dad"),
         spouse="partner" if neutral else ("husband" if female else "wife"),
         kid="kid" if neutral else rnd.choice(("son", "daughter")))
@@ -340,7 +343,7 @@ def _nickname(latent: Mapping[str, str], clues: Mapping[str, str], rnd: random.R
         return rnd.choice(W.gendered_nicknames[latent["gender"]])
     if clues["age"] in ("explicit", "strong") and rnd.random() < 0.3:
         lo, hi = W.age_years[latent["age"]]
-        return f"{rnd.choice(W.nicknames)}_{W.current_year - rnd.randint(lo, hi)}"
+        return f"{rnd.choice(W.nicknames)}_{CURRENT_YEAR - rnd.randint(lo, hi)}"
     return rnd.choice(W.nicknames) + (str(rnd.randint(1, 999)) if rnd.random() < 0.6 else "")
 
 
