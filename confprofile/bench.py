@@ -94,9 +94,7 @@ CURRENT_YEAR: int = yaml.safe_load(Path(__file__).with_name("today.yaml").read_t
 ``today.yaml``, which the CPU teachers read too (an LLM knows today's date)."""
 LOWER_TIER_PROVINCES = {k: v for k, v in W.provinces.items() if k not in ("Beijing", "Shanghai")}
 
-# --------------------------------------------------------------------------------------------
-# The joint distribution as pure functions (shared by sampling and by ``label_marginals``).
-# --------------------------------------------------------------------------------------------
+# -- The joint distribution as pure functions (shared by sampling and by ``label_marginals``). ---
 
 def _normalise(weights: Mapping[str, float]) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """Drop zero weights and normalise.
@@ -156,54 +154,51 @@ def _draw(rnd: random.Random, dist: tuple[tuple[str, ...], tuple[float, ...]]) -
     return rnd.choices(dist[0], weights=dist[1])[0]
 
 
+# Sampling order: each attribute's distribution given the ones drawn before it.
+CHAIN = (
+    ("age", lambda u: _normalise(W.age)),
+    ("gender", lambda u: _normalise(W.gender)),
+    ("life_stage", lambda u: p_life_stage(u["age"])),
+    ("occupation", lambda u: p_occupation(u["age"], u["life_stage"], u["gender"])),
+    ("education", lambda u: p_education(u["age"], u["life_stage"], u["occupation"])),
+    ("city_tier", lambda u: p_city_tier(u["occupation"], u["education"])),
+    ("consumption_level", lambda u: p_consumption(u["occupation"], u["city_tier"])),
+)
+
+
 def sample_latent(rnd: random.Random) -> dict[str, str]:
     """One user's hidden profile (the six attributes) plus their city tier.
 
     >>> sample_latent(random.Random(0))["gender"] in W.gender
     True
     """
-    age = _draw(rnd, _normalise(W.age))
-    gender = _draw(rnd, _normalise(W.gender))
-    life_stage = _draw(rnd, p_life_stage(age))
-    occupation = _draw(rnd, p_occupation(age, life_stage, gender))
-    education = _draw(rnd, p_education(age, life_stage, occupation))
-    city_tier = _draw(rnd, p_city_tier(occupation, education))
-    consumption = _draw(rnd, p_consumption(occupation, city_tier))
-    return {"age": age, "gender": gender, "occupation": occupation, "life_stage": life_stage,
-            "education": education, "consumption_level": consumption, "city_tier": city_tier}
+    latent: dict[str, str] = {}
+    for name, dist in CHAIN:
+        latent[name] = _draw(rnd, dist(latent))
+    return latent
 
 
 def label_marginals() -> dict[str, dict[str, float]]:
-    """Exact marginal label distribution implied by the tables (by enumeration).
+    """Exact marginal label distribution implied by the tables (by enumerating ``CHAIN``).
 
     >>> round(label_marginals()["gender"]["female"], 2)
     0.55
     """
     out: dict[str, dict[str, float]] = {a: {} for a in W.clue_mix}
 
-    def add(attr: str, label: str, p: float) -> None:
-        out[attr][label] = out[attr].get(label, 0.0) + p
+    def walk(step: int, latent: dict[str, str], p: float) -> None:
+        if step < len(CHAIN):
+            name, dist = CHAIN[step]
+            for label, q in zip(*dist(latent)):
+                if name in out:
+                    out[name][label] = out[name].get(label, 0.0) + p * q
+                walk(step + 1, {**latent, name: label}, p * q)
 
-    for age, pa in W.age.items():
-        for gender, pg in W.gender.items():
-            add("age", age, pa * pg)
-            add("gender", gender, pa * pg)
-            for ls, pl in zip(*p_life_stage(age)):
-                add("life_stage", ls, pa * pg * pl)
-                for occ, po in zip(*p_occupation(age, ls, gender)):
-                    add("occupation", occ, pa * pg * pl * po)
-                    for edu, pe in zip(*p_education(age, ls, occ)):
-                        p_edu = pa * pg * pl * po * pe
-                        add("education", edu, p_edu)
-                        for tier, pt in zip(*p_city_tier(occ, edu)):
-                            for cons, pc in zip(*p_consumption(occ, tier)):
-                                add("consumption_level", cons, p_edu * pt * pc)
+    walk(0, {}, 1.0)
     return out
 
 
-# --------------------------------------------------------------------------------------------
-# Evidence: what each clue strength renders.
-# --------------------------------------------------------------------------------------------
+# -- Evidence: what each clue strength renders. ------------------------------------------------
 
 def _neighbours(attr: str, label: str, labels: Sequence[str]) -> tuple[str, ...]:
     """Labels easily confused with ``label``: adjacent ones for ordered attributes, the same
@@ -219,8 +214,10 @@ def _neighbours(attr: str, label: str, labels: Sequence[str]) -> tuple[str, ...]
     return tuple(labels[j] for j in (i - 1, i + 1) if 0 <= j < len(labels))
 
 
-def _fill(template: str, latent: Mapping[str, str], clues: Mapping[str, str], rnd: random.Random) -> str:
-    """Fill placeholders; gendered words stay neutral when the user gives no gender evidence."""
+def _statement(attr: str, label: str, latent: Mapping[str, str], clues: Mapping[str, str], rnd: random.Random) -> str:
+    """A first-person statement of ``label``, placeholders filled; gendered words stay neutral
+    when the user gives no gender evidence."""
+    template = rnd.choice(W.explicit[attr][label] + W.explicit[attr].get("*", ()))
     lo, hi = W.age_years[latent["age"]]
     n = rnd.randint(lo, hi)
     neutral = clues.get("gender") == "none"
@@ -230,11 +227,6 @@ def _fill(template: str, latent: Mapping[str, str], clues: Mapping[str, str], rn
         parent="parent" if neutral else ("mom" if female else "dad"),
         spouse="partner" if neutral else ("husband" if female else "wife"),
         kid="kid" if neutral else rnd.choice(("son", "daughter")))
-
-
-def _statement(attr: str, label: str, rnd: random.Random) -> str:
-    bank = W.explicit[attr][label] + W.explicit[attr].get("*", ())
-    return rnd.choice(bank)
 
 
 def _decoy(attr: str, label: str, labels: Sequence[str], kind: str, rnd: random.Random) -> str:
@@ -261,7 +253,7 @@ def evidence(attr: str, label: str, strength: str, labels: Sequence[str], latent
         return [("signal", s) for s in rnd.sample(bank, min(k, len(bank)))]
 
     if strength == "explicit":
-        items = [("statement", _fill(_statement(attr, label, rnd), latent, clues, rnd))]
+        items = [("statement", _statement(attr, label, latent, clues, rnd))]
         return items + signals(label, rnd.randint(0, 2)), label
     if strength == "strong":
         return signals(label, rnd.randint(2, 4)), label
@@ -275,7 +267,7 @@ def evidence(attr: str, label: str, strength: str, labels: Sequence[str], latent
         kind = rnd.choice(W.misleading_kinds[attr])
         decoy = _decoy(attr, label, labels, kind, rnd)
         if kind == "sarcasm":
-            said = _fill(_statement(attr, decoy, rnd), latent, clues, rnd)
+            said = _statement(attr, decoy, latent, clues, rnd)
             items = [("statement", rnd.choice(W.sarcasm).format(s=said))]
         elif kind == "spam":
             items = [("repost", rnd.choice(W.spam).format(s=s)) for _, s in signals(decoy, 2)]
@@ -299,9 +291,7 @@ def cue_words(taxonomy: Taxonomy, attributes: Sequence[str]) -> tuple[str, ...]:
     return tuple(sorted({c for a in attributes for lab in taxonomy[a].label_specs for c in lab.cues}))
 
 
-# --------------------------------------------------------------------------------------------
-# Assembling a record.
-# --------------------------------------------------------------------------------------------
+# -- Assembling a record. ----------------------------------------------------------------------
 
 def _present(rnd: random.Random) -> set[str]:
     """Which optional fields this user has."""
