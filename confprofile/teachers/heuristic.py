@@ -2,11 +2,13 @@
 
 What it reads: the record and the taxonomy's cue words (trusted less than its own judgement),
 plus its persona in ``heuristic.yaml``: stereotypes about phone prices, city tiers, nicknames
-("mama", "bro"), and what people of an age or occupation watch, written as a human annotator
-might hold them. A few of those words are also generator phrases (single words such as
-"pension" or "grandchild"); ``tests/test_teacher_phrases.py`` bounds that overlap. It also reads
-birth years in nicknames, night activity and early rising. It always answers, leans toward the
-classes it believes common, and is overconfident.
+("mama", "bro"), and what people of an age or occupation watch, as a human annotator might
+hold them. They are mostly single topical words ("nurse", "harvest", "coupon"), not the
+generator's phrases, but the generator's phrases use the same everyday words: 151 of the 271
+alternatives of its rule regexes occur inside some generator statement or signal, and 3 are a
+whole generator phrase ("grandchild", "pension", "school district"; ``tests/test_teacher_phrases.py``
+bounds that count). It also reads birth years in nicknames, night activity and early rising. It
+always answers, leans toward the classes it believes common, and is overconfident.
 """
 
 from __future__ import annotations
