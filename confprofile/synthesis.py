@@ -55,7 +55,7 @@ from confprofile.prompts import build_messages, prompt_hash
 from confprofile.records import read_records, save_annotations
 from confprofile.repro import derive_seed
 from confprofile.taxonomy import Taxonomy, load_taxonomy
-from confprofile.teachers import Teacher, get_teacher
+from confprofile.teachers import Teacher, backend, get_teacher
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 NO_OUTPUT = "no output (generation failed)"
@@ -304,17 +304,14 @@ def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[T
 
 
 # -- CLI -----------------------------------------------------------------------------------------
-TAXONOMY_BACKENDS = ("lexicon", "heuristic", "embedding", "knowledge", "vllm")
-"""Backends whose constructor takes the taxonomy (CPU annotators read its cue words; vLLM builds
-its JSON schema from it)."""
-
-
 def build_teachers(specs: Mapping[str, Mapping | None] | Sequence[str], taxonomy: Taxonomy) -> list[Teacher]:
     """Teachers from named specs, as written in a profile's parameter file.
 
     ``{name: {"backend": registry name (default: name), "max_users": int, **constructor kwargs}}``;
     a list of names is shorthand for ``{name: {}}``. The name is the teacher's column value in
-    the annotation table, so two vLLM teachers with different models get two names.
+    the annotation table, so two vLLM teachers with different models get two names. Every
+    constructor gets ``max_users`` (None, annotate every user, where the spec has none) and, where
+    the registry says the backend takes it, the taxonomy.
 
     >>> from confprofile.taxonomy import load_taxonomy
     >>> [t.name for t in build_teachers({"lex": {"backend": "lexicon"}, "heuristic": None}, load_taxonomy())]
@@ -325,14 +322,11 @@ def build_teachers(specs: Mapping[str, Mapping | None] | Sequence[str], taxonomy
     out = []
     for name, spec in specs.items():
         kw = dict(spec or {})
-        backend = kw.pop("backend", name)
+        registry_name = kw.pop("backend", name)
         max_users = kw.pop("max_users", None)
-        if backend in TAXONOMY_BACKENDS:
+        if backend(registry_name).takes_taxonomy:
             kw.setdefault("taxonomy", taxonomy)
-        teacher = get_teacher(backend, name=name, **kw)
-        if max_users is not None:
-            teacher.max_users = int(max_users)
-        out.append(teacher)
+        out.append(get_teacher(registry_name, name=name, max_users=None if max_users is None else int(max_users), **kw))
     return out
 
 

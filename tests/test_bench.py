@@ -88,7 +88,7 @@ def test_every_record_validates_and_fields_go_missing(sample):
         records.validate_record(r, "generated", i + 1)
     assert [g["user_id"] for g in gold] == [r["user_id"] for r in recs]
     assert len({r["user_id"] for r in recs}) == N
-    for field, p_missing in bench.MISSING.items():
+    for field, p_missing in bench.W.missing.items():
         if field == "comments":  # explicit statements may create a comments list
             continue
         missing = sum(field not in r for r in recs) / N
@@ -128,7 +128,7 @@ def test_attributes_are_correlated(sample):
 
 def test_device_price_follows_shown_consumption(sample):
     recs, gold, _ = sample
-    tier = {d: lvl for lvl, ds in bench.DEVICES.items() for d in ds}
+    tier = {d: lvl for lvl, ds in bench.W.devices.items() for d in ds}
     clear = [(tier[r["device"]], g["labels"]["consumption_level"]) for r, g in zip(recs, gold)
              if "device" in r and g["clues"]["consumption_level"] in ("explicit", "strong")]
     assert clear and all(t == lab for t, lab in clear)
@@ -143,7 +143,7 @@ def test_clue_mix_matches_the_table(sample, tax):
     _, gold, _ = sample
     for attr in tax.names:
         counts = Counter(g["clues"][attr] for g in gold)
-        for strength, p in zip(bench.STRENGTHS, bench.CLUE_MIX[attr]):
+        for strength, p in zip(bench.STRENGTHS, bench.W.clue_mix[attr]):
             assert abs(counts[strength] / N - p) < 0.03, (attr, strength)
 
 
@@ -201,7 +201,7 @@ def test_records_hold_no_gold_in_any_structured_form(sample, tax):
 
 def test_filler_is_free_of_every_cue_word(tax):
     pat = bench._cue_pattern(bench.cue_words(tax, tax.names))
-    watch = [t for titles in bench.FILLER_WATCH.values() for t in titles] + list(bench.FILLER_WATCH)
-    filler = (*watch, *bench.FILLER_COMMENTS, *bench.FILLER_SEARCHES, *bench.FILLER_POSTS, *bench.FILLER_TAGS,
-              *bench.FILLER_FOLLOWS, *bench.FILLER_BIOS, *bench.NICKNAMES, *bench.EVIDENCE_CATEGORIES)
+    watch = [t for titles in bench.W.filler_watch.values() for t in titles] + list(bench.W.filler_watch)
+    filler = (*watch, *bench.W.filler_comments, *bench.W.filler_searches, *bench.W.filler_posts, *bench.W.filler_tags,
+              *bench.W.filler_follows, *bench.W.filler_bios, *bench.W.nicknames, *bench.W.evidence_categories)
     assert not [t for t in filler if pat.search(t)]

