@@ -156,3 +156,40 @@ def threshold_curve(votes: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy,
         out["f1"].append(f / len(taxonomy))
         out["coverage"].append(float(pred.notna().mean()))
     return out
+
+
+def quasi_label_accuracy(quasi: pd.DataFrame, gold: pd.DataFrame) -> dict:
+    """TTRL's *label accuracy* (monitoring only, never fed to training): the share of voted
+    quasi labels (``label`` not None) that equal gold, overall and per attribute, and the share
+    of pairs that got a quasi label at all.
+
+    >>> q = pd.DataFrame({"user_id": ["u", "u", "v"], "attribute": ["a", "b", "a"], "label": ["x", None, "y"]})
+    >>> g = pd.DataFrame({"user_id": ["u", "u", "v"], "attribute": ["a", "b", "a"], "gold": ["x", "z", "x"]})
+    >>> quasi_label_accuracy(q, g)
+    {'accuracy': 0.5, 'coverage': 0.6666666666666666, 'by_attribute': {'a': 0.5}}
+    """
+    j = gold.merge(quasi[["user_id", "attribute", "label"]], on=["user_id", "attribute"])
+    voted = j[j["label"].notna()]
+    hit = voted["label"] == voted["gold"]
+    return {"accuracy": float(hit.mean()) if len(voted) else float("nan"),
+            "coverage": float(len(voted) / max(len(j), 1)),
+            "by_attribute": {a: float(h.mean()) for a, h in hit.groupby(voted["attribute"], sort=True)}}
+
+
+def reward_accuracy(rollouts: pd.DataFrame, quasi: pd.DataFrame, gold: pd.DataFrame) -> float:
+    """TTRL's *reward accuracy*: over rollout answers (valid ones, per attribute), the share
+    whose match reward against the quasi label equals the reward they would get against gold.
+
+    >>> r = pd.DataFrame({"user_id": ["u"] * 3, "attribute": ["a"] * 3, "label": ["x", "y", None], "ok": [True, True, False]})
+    >>> q = pd.DataFrame({"user_id": ["u"], "attribute": ["a"], "label": ["y"]})
+    >>> g = pd.DataFrame({"user_id": ["u"], "attribute": ["a"], "gold": ["x"]})
+    >>> reward_accuracy(r, q, g)   # x: 0 vs 1 (wrong); y: 1 vs 0 (wrong)
+    0.0
+    """
+    keys = ["user_id", "attribute"]
+    j = (rollouts[rollouts["ok"].astype(bool)][keys + ["label"]]
+         .merge(quasi[keys + ["label"]].rename(columns={"label": "quasi"}), on=keys)
+         .merge(gold[keys + ["gold"]], on=keys))
+    if not len(j):
+        return float("nan")
+    return float(((j["label"] == j["quasi"]) == (j["label"] == j["gold"])).mean())

@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,11 +45,51 @@ import pandas as pd
 
 from confprofile import voting
 from confprofile.parsing import annotation_rows
+from confprofile.repro import derive_seed
 from confprofile.taxonomy import Taxonomy
 
 STUDENT = "student"
 STAGE1 = "stage1"
 RULES = ("weighted", "majority")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One RL recipe of the ablation: which uses of confidence are on.
+
+    ``band``: keep only users inside the difficulty band; ``rule``: how rollouts vote the quasi
+    label (``"weighted"`` by stated confidence or ``"majority"``); ``weighted_reward``: weight
+    each attribute's reward by its quasi label's confidence (else 1).
+    """
+
+    name: str
+    band: bool
+    rule: str
+    weighted_reward: bool
+
+
+VARIANTS = (
+    Variant("conf_profile", band=True, rule="weighted", weighted_reward=True),
+    Variant("ttrl", band=False, rule="majority", weighted_reward=False),
+    Variant("no_filter", band=False, rule="weighted", weighted_reward=True),
+    Variant("majority_quasi_gt", band=True, rule="majority", weighted_reward=True),
+    Variant("unweighted_reward", band=True, rule="weighted", weighted_reward=False),
+)
+"""Conf-Profile's RL, TTRL's (majority vote, no filter, unweighted exact match), and the full
+recipe with each use of confidence removed in turn. Every variant gets the same steps, prompts
+per step and completions per prompt."""
+
+
+def variant(name: str) -> Variant:
+    """The variant called ``name``.
+
+    >>> variant("ttrl")
+    Variant(name='ttrl', band=False, rule='majority', weighted_reward=False)
+    """
+    for v in VARIANTS:
+        if v.name == name:
+            return v
+    raise KeyError(f"unknown RL variant '{name}'; known: {', '.join(v.name for v in VARIANTS)}")
 
 
 def _toy_taxonomy() -> Taxonomy:
@@ -67,6 +108,22 @@ def rollout_table(user_ids: Sequence[str], completions: Sequence[Sequence[str]],
     rows = [r for uid, texts in zip(user_ids, completions) for i, text in enumerate(texts)
             for r in annotation_rows(uid, STUDENT, i, text, taxonomy)]
     return pd.DataFrame(rows)
+
+
+def sample_rollouts(model, tokenizer, messages: Mapping[str, list[dict]], n: int, temperature: float,
+                    seed: int, batch_size: int, max_new_tokens: int, taxonomy: Taxonomy) -> pd.DataFrame:
+    """``n`` sampled answers of the student per user (``messages``: user id -> chat prompt), as a
+    rollout table (``rollout_table``) with the raw text kept in ``text``."""
+    from confprofile.student import generate
+
+    uids = list(messages)
+    flat = [messages[u] for u in uids for _ in range(n)]
+    texts = generate(model, tokenizer, flat, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                     do_sample=True, temperature=temperature, seed=derive_seed(seed, "rollouts"))
+    per_user = [texts[i * n:(i + 1) * n] for i in range(len(uids))]
+    table = rollout_table(uids, per_user, taxonomy)
+    raw = pd.DataFrame({"user_id": np.repeat(uids, n), "sample": np.tile(np.arange(n), len(uids)), "text": texts})
+    return table.merge(raw, on=["user_id", "sample"], how="left")
 
 
 def _stage1_rows(pseudo: Sequence[Mapping]) -> pd.DataFrame:
