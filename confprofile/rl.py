@@ -126,6 +126,29 @@ def sample_rollouts(model, tokenizer, messages: Mapping[str, list[dict]], n: int
     return table.merge(raw, on=["user_id", "sample"], how="left")
 
 
+def cached_rollouts(directory: str | Path, key: str, make) -> pd.DataFrame:
+    """Rollouts saved as ``rollouts-<key>.parquet`` under ``directory``; ``make()`` only when none
+    are saved for this key (pass one that changes when the student or the sampling does, e.g.
+    ``derive_seed`` of the SFT run's log and the parameters), so a warm rerun samples nothing."""
+    path = Path(directory) / f"rollouts-{key}.parquet"
+    if path.is_file():
+        return pd.read_parquet(path)
+    table = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(path, index=False)
+    return table
+
+
+def predict(model_path: str | Path, user_ids: Sequence[str], messages: Sequence[list[dict]], taxonomy: Taxonomy,
+            dtype: str, batch_size: int, max_new_tokens: int) -> pd.DataFrame:
+    """Greedy answers of a saved model, parsed into a prediction table (``student.prediction_table``)."""
+    from confprofile import student
+
+    model, tok = student.load_student(model_path, dtype)
+    texts = student.generate(model, tok, messages, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    return student.prediction_table(user_ids, texts, taxonomy)
+
+
 def _stage1_rows(pseudo: Sequence[Mapping]) -> pd.DataFrame:
     """Stage-1 pseudo-label records (``runs/<p>/pseudo_labels/pool.jsonl``) as annotation rows;
     pairs the calibration dropped (``kept`` false) cast no vote."""
@@ -213,6 +236,71 @@ def grpo_rows(prompts: Mapping[str, object], quasi: pd.DataFrame, users: Sequenc
     return rows
 
 
+def split_users(user_ids: Sequence[str], n_train: int, n_heldout: int, seed: int) -> tuple[list[str], list[str]]:
+    """A seeded draw of ``n_train`` users to train on and ``n_heldout`` others for the
+    label-free checkpoint choice (fewer when the pool is smaller; training users first).
+
+    >>> tr, ho = split_users([f"u{i}" for i in range(10)], 6, 3, seed=0)
+    >>> len(tr), len(ho), len(set(tr) | set(ho))
+    (6, 3, 9)
+    """
+    from confprofile.repro import rng
+
+    order = [user_ids[i] for i in rng(seed, "rl_users").permutation(len(user_ids))]
+    return sorted(order[:n_train]), sorted(order[n_train:n_train + n_heldout])
+
+
+def variant_rows(v: Variant, prompts: Mapping[str, object], quasi: Mapping[str, pd.DataFrame],
+                 band: Mapping[str, pd.DataFrame], users: Sequence[str]) -> list[dict]:
+    """The training rows of a variant: its rule's quasi labels, its band (or every user in
+    ``users``), its reward weights."""
+    keep = set(users)
+    if v.band:
+        b = band[v.rule]
+        keep &= set(b.loc[b["status"] == "kept", "user_id"])
+    return grpo_rows(prompts, quasi[v.rule], [u for u in users if u in keep], weighted=v.weighted_reward)
+
+
+def agreement_with(pred: pd.DataFrame, pseudo: Sequence[Mapping]) -> float:
+    """Label-free model selection: the share of kept stage-1 pseudo-labels (the teachers' vote,
+    which RL never trained on for these users) that a prediction table repeats.
+
+    >>> pred = pd.DataFrame({"user_id": ["u", "u"], "attribute": ["a", "b"], "label": ["x", "y"]})
+    >>> agreement_with(pred, [{"user_id": "u", "attributes": {"a": {"label": "x", "kept": True},
+    ...                        "b": {"label": "z", "kept": True}, "c": {"label": "q", "kept": False}}}])
+    0.5
+    """
+    want = {(p["user_id"], a): d["label"] for p in pseudo for a, d in p["attributes"].items()
+            if d.get("kept") and d.get("label")}
+    got = {(u, a): lab for u, a, lab in zip(pred["user_id"], pred["attribute"], pred["label"])}
+    return sum(got.get(k) == lab for k, lab in want.items()) / len(want) if want else float("nan")
+
+
+def checkpoints(output_dir: str | Path, final_step: int | None = None) -> dict[int, Path]:
+    """Saved checkpoints of a run by step (``checkpoint-<step>``), in order; with ``final_step``,
+    the run's ``final`` model stands for that step when no checkpoint was saved there."""
+    out = Path(output_dir)
+    found = {int(p.name.split("-")[-1]): p for p in out.glob("checkpoint-*") if p.is_dir()}
+    if final_step is not None and final_step not in found and (out / "final").is_dir():
+        found[final_step] = out / "final"
+    return dict(sorted(found.items()))
+
+
+def reward_curves(log_history: Sequence[Mapping]) -> dict[str, list[float]]:
+    """Per logged step: the mean reward, its spread, each reward function's mean, the policy's
+    entropy and (when ``beta`` > 0) the KL to the reference, from a GRPO log history.
+
+    >>> reward_curves([{"step": 1, "reward": 0.5, "reward_std": 0.1, "entropy": 2.0, "rewards/format/mean": 1.0}])
+    {'step': [1], 'reward': [0.5], 'reward_std': [0.1], 'entropy': [2.0], 'kl': [nan], 'rewards/format/mean': [1.0]}
+    """
+    h = [x for x in log_history if "reward" in x]
+    keys = ["reward", "reward_std", "entropy", "kl"] + sorted({k for x in h for k in x if k.startswith("rewards/")
+                                                               and k.endswith("/mean")})
+    out = {"step": [int(x["step"]) for x in h]}
+    out.update({k: [float(x[k]) if x.get(k) is not None else math.nan for x in h] for k in keys})
+    return out
+
+
 def grpo_advantages(rewards: Sequence[float], num_generations: int, scale_rewards: str) -> np.ndarray:
     """trl's GRPO advantages (``multi_objective_aggregation="sum_then_normalize"``): reward minus
     its group mean, divided by the group's std (``"group"``), the batch's std (``"batch"``), or
@@ -242,18 +330,14 @@ def grpo_advantages(rewards: Sequence[float], num_generations: int, scale_reward
     return adv / (std + 1e-4)
 
 
-def _last_checkpoint(output_dir: Path) -> str | None:
-    ckpts = sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-    return str(ckpts[-1]) if ckpts else None
-
-
 def train_grpo(model_path: str | Path, rows: Sequence[dict], taxonomy: Taxonomy, reward_names: Sequence[str],
                output_dir: str | Path, *, seed: int, max_steps: int, learning_rate: float,
                prompts_per_step: int, num_generations: int, max_completion_length: int,
                temperature: float, beta: float, scale_rewards: str, save_steps: int,
                logging_steps: int = 1, lora: Mapping | None = None, use_vllm: bool = False,
                vllm_mode: str = "colocate", progress: bool = False) -> dict:
-    """GRPO from a saved (SFT) checkpoint on ``rows`` (``grpo_rows``); returns the log history.
+    """GRPO from a saved (SFT) checkpoint on ``rows`` (``grpo_rows``); returns ``{"log_history",
+    "reused", "path"}`` (``path``: the final model).
 
     The final model goes to ``output_dir/final``; a finished run is reused as it is, a killed
     one resumes from its last ``checkpoint-*``. CPU-safe precision when no CUDA device is
@@ -271,7 +355,7 @@ def train_grpo(model_path: str | Path, rows: Sequence[dict], taxonomy: Taxonomy,
     final = output_dir / "final"
     history_file = output_dir / "log_history.json"
     if (final / "config.json").is_file() and history_file.is_file():
-        return json.loads(history_file.read_text(encoding="utf-8"))
+        return {"log_history": json.loads(history_file.read_text(encoding="utf-8")), "reused": True, "path": str(final)}
     cuda = torch.cuda.is_available()
     args = GRPOConfig(
         output_dir=str(output_dir), seed=seed, data_seed=seed, max_steps=max_steps,
@@ -299,10 +383,11 @@ def train_grpo(model_path: str | Path, rows: Sequence[dict], taxonomy: Taxonomy,
         from transformers import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)
-    trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir))
+    ckpts = checkpoints(output_dir)
+    trainer.train(resume_from_checkpoint=str(list(ckpts.values())[-1]) if ckpts else None)
     trainer.save_model(str(final))
     tok.save_pretrained(str(final))
     history = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in h.items()}
                for h in trainer.state.log_history]
     history_file.write_text(json.dumps(history, sort_keys=True, indent=1) + "\n", encoding="utf-8")
-    return history
+    return {"log_history": history, "reused": False, "path": str(final)}

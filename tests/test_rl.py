@@ -143,18 +143,23 @@ def test_trl_advantages_match_the_mirror(tiny_model, tmp_path):
 @pytest.mark.slow
 def test_train_grpo_runs_resumes_and_reuses(tiny_model, tmp_path):
     rows = _rows(4)
-    hist = rl.train_grpo(tiny_model, rows, TAX, ["weighted_match", "format"], tmp_path / "run", max_steps=2, **GRPO_KW)
-    assert (tmp_path / "run" / "final" / "config.json").is_file()
+    run = rl.train_grpo(tiny_model, rows, TAX, ["weighted_match", "format"], tmp_path / "run", max_steps=2, **GRPO_KW)
+    hist = run["log_history"]
+    assert not run["reused"] and (tmp_path / "run" / "final" / "config.json").is_file()
+    assert list(rl.checkpoints(tmp_path / "run", final_step=2)) == [2]
     steps = [h for h in hist if "reward" in h]
     assert len(steps) == 2 and all("rewards/weighted_match/mean" in h for h in steps)
     # a finished run is reused as it is
-    assert rl.train_grpo(tiny_model, rows, TAX, ["weighted_match"], tmp_path / "run", max_steps=2, **GRPO_KW) == hist
+    again = rl.train_grpo(tiny_model, rows, TAX, ["weighted_match"], tmp_path / "run", max_steps=2, **GRPO_KW)
+    assert again["reused"] and again["log_history"] == hist
     # a killed run (checkpoint-2 left, no final) resumes and goes on to step 4
     import shutil
 
     shutil.rmtree(tmp_path / "run" / "final")
     (tmp_path / "run" / "log_history.json").unlink()
-    hist2 = rl.train_grpo(tiny_model, rows, TAX, ["weighted_match", "format"], tmp_path / "run", max_steps=4, **GRPO_KW)
+    hist2 = rl.train_grpo(tiny_model, rows, TAX, ["weighted_match", "format"], tmp_path / "run", max_steps=4,
+                          **GRPO_KW)["log_history"]
+    assert rl.reward_curves(hist2)["step"] == [1, 2, 3, 4]
     steps2 = [h for h in hist2 if "reward" in h]
     assert [h["step"] for h in steps2] == [1, 2, 3, 4]
     assert steps2[:2] == steps  # steps 1-2 come from the checkpoint, not from training again
