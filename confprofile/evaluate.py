@@ -193,3 +193,23 @@ def reward_accuracy(rollouts: pd.DataFrame, quasi: pd.DataFrame, gold: pd.DataFr
     if not len(j):
         return float("nan")
     return float(((j["label"] == j["quasi"]) == (j["label"] == j["gold"])).mean())
+
+
+def accuracy_by_consensus(quasi: pd.DataFrame, band: pd.DataFrame, gold: pd.DataFrame, n_bins: int) -> dict:
+    """Label accuracy of voted quasi labels by the user's consensus (``rl.difficulty_band``), in
+    ``n_bins`` equal bins over [0, 1]: bin centres, accuracy (NaN for an empty bin), pair counts.
+
+    >>> q = pd.DataFrame({"user_id": ["u", "v"], "attribute": ["a", "a"], "label": ["x", "x"]})
+    >>> b = pd.DataFrame({"user_id": ["u", "v"], "consensus": [0.9, 0.2]})
+    >>> g = pd.DataFrame({"user_id": ["u", "v"], "attribute": ["a", "a"], "gold": ["x", "y"]})
+    >>> accuracy_by_consensus(q, b, g, n_bins=2)
+    {'consensus': [0.25, 0.75], 'accuracy': [0.0, 1.0], 'n': [1, 1]}
+    """
+    j = gold.merge(quasi[["user_id", "attribute", "label"]], on=["user_id", "attribute"]).merge(
+        band[["user_id", "consensus"]], on="user_id")
+    j = j[j["label"].notna()]
+    idx = np.minimum((j["consensus"].to_numpy() * n_bins).astype(int), n_bins - 1)
+    hit = (j["label"] == j["gold"]).to_numpy()
+    acc = [float(hit[idx == b].mean()) if (idx == b).any() else float("nan") for b in range(n_bins)]
+    return {"consensus": [(b + 0.5) / n_bins for b in range(n_bins)], "accuracy": acc,
+            "n": [int((idx == b).sum()) for b in range(n_bins)]}
