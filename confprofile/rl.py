@@ -358,7 +358,8 @@ def train_grpo(model_path: str | Path, rows: Sequence[dict], taxonomy: Taxonomy,
         return {"log_history": json.loads(history_file.read_text(encoding="utf-8")), "reused": True, "path": str(final)}
     cuda = torch.cuda.is_available()
     args = GRPOConfig(
-        output_dir=str(output_dir), seed=seed, data_seed=seed, max_steps=max_steps,
+        output_dir=str(output_dir), seed=derive_seed(seed, "grpo", "trainer") % 2**31,
+        data_seed=derive_seed(seed, "grpo", "data") % 2**31, max_steps=max_steps,
         learning_rate=learning_rate, per_device_train_batch_size=prompts_per_step * num_generations,
         num_generations=num_generations, max_completion_length=max_completion_length,
         temperature=temperature, beta=beta, scale_rewards=scale_rewards,
