@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROFILE ?= cpu
 
-.PHONY: setup reproduce smoke test clean-runs
+.PHONY: setup reproduce smoke test lab clean-runs
 
 setup: $(STAMP)
 
@@ -25,6 +25,9 @@ smoke: setup      ## the same notebooks at CI scale
 
 test: setup       ## unit tests, doctests, and every notebook at smoke scale
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
+
+lab: setup        ## JupyterLab in the venv, on the notebooks (kernel python3 is the venv's)
+	$(VENV)/bin/jupyter lab notebooks/
 
 clean-runs:       ## delete run artifacts (data, caches, checkpoints); results/ stay
 	rm -rf runs/

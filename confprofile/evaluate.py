@@ -235,3 +235,58 @@ def paired_bootstrap(pred_a: pd.DataFrame, pred_b: pd.DataFrame, gold: pd.DataFr
     d = _avg_macro_f1(a, draws.astype(float)) - _avg_macro_f1(b, draws.astype(float))
     lo, hi = np.percentile(d, [50 * (1 - level), 50 * (1 + level)])
     return {"diff": diff, "ci": [float(lo), float(hi)], "n_users": n, "n_boot": int(n_boot)}
+def quasi_label_accuracy(quasi: pd.DataFrame, gold: pd.DataFrame) -> dict:
+    """TTRL's *label accuracy* (monitoring only, never fed to training): the share of voted
+    quasi labels (``label`` not None) that equal gold, overall and per attribute, and the share
+    of pairs that got a quasi label at all.
+
+    >>> q = pd.DataFrame({"user_id": ["u", "u", "v"], "attribute": ["a", "b", "a"], "label": ["x", None, "y"]})
+    >>> g = pd.DataFrame({"user_id": ["u", "u", "v"], "attribute": ["a", "b", "a"], "gold": ["x", "z", "x"]})
+    >>> quasi_label_accuracy(q, g)
+    {'accuracy': 0.5, 'coverage': 0.6666666666666666, 'by_attribute': {'a': 0.5}}
+    """
+    j = gold.merge(quasi[["user_id", "attribute", "label"]], on=["user_id", "attribute"])
+    voted = j[j["label"].notna()]
+    hit = voted["label"] == voted["gold"]
+    return {"accuracy": float(hit.mean()) if len(voted) else float("nan"),
+            "coverage": float(len(voted) / max(len(j), 1)),
+            "by_attribute": {a: float(h.mean()) for a, h in hit.groupby(voted["attribute"], sort=True)}}
+
+
+def reward_accuracy(rollouts: pd.DataFrame, quasi: pd.DataFrame, gold: pd.DataFrame) -> float:
+    """TTRL's *reward accuracy*: over rollout answers (valid ones, per attribute), the share
+    whose match reward against the quasi label equals the reward they would get against gold.
+
+    >>> r = pd.DataFrame({"user_id": ["u"] * 3, "attribute": ["a"] * 3, "label": ["x", "y", None], "ok": [True, True, False]})
+    >>> q = pd.DataFrame({"user_id": ["u"], "attribute": ["a"], "label": ["y"]})
+    >>> g = pd.DataFrame({"user_id": ["u"], "attribute": ["a"], "gold": ["x"]})
+    >>> reward_accuracy(r, q, g)   # x: 0 vs 1 (wrong); y: 1 vs 0 (wrong)
+    0.0
+    """
+    keys = ["user_id", "attribute"]
+    j = (rollouts[rollouts["ok"].astype(bool)][keys + ["label"]]
+         .merge(quasi[keys + ["label"]].rename(columns={"label": "quasi"}), on=keys)
+         .merge(gold[keys + ["gold"]], on=keys))
+    if not len(j):
+        return float("nan")
+    return float(((j["label"] == j["quasi"]) == (j["label"] == j["gold"])).mean())
+
+
+def accuracy_by_consensus(quasi: pd.DataFrame, band: pd.DataFrame, gold: pd.DataFrame, n_bins: int) -> dict:
+    """Label accuracy of voted quasi labels by the user's consensus (``rl.difficulty_band``), in
+    ``n_bins`` equal bins over [0, 1]: bin centres, accuracy (NaN for an empty bin), pair counts.
+
+    >>> q = pd.DataFrame({"user_id": ["u", "v"], "attribute": ["a", "a"], "label": ["x", "x"]})
+    >>> b = pd.DataFrame({"user_id": ["u", "v"], "consensus": [0.9, 0.2]})
+    >>> g = pd.DataFrame({"user_id": ["u", "v"], "attribute": ["a", "a"], "gold": ["x", "y"]})
+    >>> accuracy_by_consensus(q, b, g, n_bins=2)
+    {'consensus': [0.25, 0.75], 'accuracy': [0.0, 1.0], 'n': [1, 1]}
+    """
+    j = gold.merge(quasi[["user_id", "attribute", "label"]], on=["user_id", "attribute"]).merge(
+        band[["user_id", "consensus"]], on="user_id")
+    j = j[j["label"].notna()]
+    idx = np.minimum((j["consensus"].to_numpy() * n_bins).astype(int), n_bins - 1)
+    hit = (j["label"] == j["gold"]).to_numpy()
+    acc = [float(hit[idx == b].mean()) if (idx == b).any() else float("nan") for b in range(n_bins)]
+    return {"consensus": [(b + 0.5) / n_bins for b in range(n_bins)], "accuracy": acc,
+            "n": [int((idx == b).sum()) for b in range(n_bins)]}

@@ -75,3 +75,8 @@ def params_path(profile: str) -> Path:
 def pseudo_labels_path(profile: str, split: str = "pool") -> Path:
     """Pseudo-labels from voting and calibration (input of distillation)."""
     return run_dir(profile) / "pseudo_labels" / f"{split}.jsonl"
+
+
+def rl_dir(profile: str) -> Path:
+    """Confidence-guided RL: cached rollouts and one checkpoint folder per variant."""
+    return run_dir(profile) / "rl"

@@ -1,0 +1,394 @@
+"""Confidence-guided unsupervised RL (stage 2 of Conf-Profile): no labels, three uses of confidence.
+
+The distilled student samples several profiles (rollouts) per unlabeled pool user. From them,
+offline and in one process (trl runs reward functions per device, so nothing here is left to
+them):
+
+1. **Quasi ground truth** (``quasi_ground_truth``): per user and attribute, a vote over the
+   rollouts (confidence-weighted by default, majority for the TTRL baseline), optionally with
+   the stage-1 pseudo-label as one more vote. The rollouts are put in the annotation table's
+   shape, so the very functions that voted the teachers vote the student.
+2. **Difficulty filtering** (``difficulty_band``): a user's *consensus* is the mean over
+   attributes of the winning label's vote share. Users at or above ``band_high`` are answered
+   (near-)unanimously: every completion earns the same reward, the group's advantage is zero
+   and the step is wasted. Users below ``band_low`` have no usable consensus: their quasi
+   labels are noise. The rest are kept.
+3. **Reward weighting**: the quasi label's vote confidence weights its attribute in the reward
+   (``confprofile.rewards``); ``grpo_rows(weighted=False)`` gives every attribute weight 1.
+
+Then ``train_grpo`` runs trl's ``GRPOTrainer`` on the kept users. ``grpo_advantages`` mirrors
+trl's advantage computation so a test can show which ``scale_rewards`` lets a per-prompt
+weight change the gradient (``"group"`` cancels it; ``"batch"`` keeps it).
+
+Everything here is our reconstruction: the paper names the three uses of confidence, not the
+formulas, the band or the vote size.
+
+>>> rollouts = rollout_table(["u1"], [['{"gender": {"label": "female", "confidence": 0.9}}',
+...                                     '{"gender": {"label": "female", "confidence": 0.6}}',
+...                                     '{"gender": {"label": "male", "confidence": 0.3}}']],
+...                          _toy_taxonomy())
+>>> q = quasi_ground_truth(rollouts, rule="weighted")
+>>> q[["label", "confidence", "agreement"]].round(4).to_dict("records")  # 1.5 / 1.8; 2 of 3
+[{'label': 'female', 'confidence': 0.8333, 'agreement': 0.6667}]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from confprofile import voting
+from confprofile.parsing import annotation_rows
+from confprofile.repro import derive_seed
+from confprofile.taxonomy import Taxonomy
+
+STUDENT = "student"
+STAGE1 = "stage1"
+RULES = ("weighted", "majority")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One RL recipe of the ablation: which uses of confidence are on.
+
+    ``band``: keep only users inside the difficulty band; ``rule``: how rollouts vote the quasi
+    label (``"weighted"`` by stated confidence or ``"majority"``); ``weighted_reward``: weight
+    each attribute's reward by its quasi label's confidence (else 1).
+    """
+
+    name: str
+    band: bool
+    rule: str
+    weighted_reward: bool
+
+
+VARIANTS = (
+    Variant("conf_profile", band=True, rule="weighted", weighted_reward=True),
+    Variant("ttrl", band=False, rule="majority", weighted_reward=False),
+    Variant("no_filter", band=False, rule="weighted", weighted_reward=True),
+    Variant("majority_quasi_gt", band=True, rule="majority", weighted_reward=True),
+    Variant("unweighted_reward", band=True, rule="weighted", weighted_reward=False),
+)
+"""Conf-Profile's RL, TTRL's (majority vote, no filter, unweighted exact match), and the full
+recipe with each use of confidence removed in turn. Every variant gets the same steps, prompts
+per step and completions per prompt."""
+
+
+def variant(name: str) -> Variant:
+    """The variant called ``name``.
+
+    >>> variant("ttrl")
+    Variant(name='ttrl', band=False, rule='majority', weighted_reward=False)
+    """
+    for v in VARIANTS:
+        if v.name == name:
+            return v
+    raise KeyError(f"unknown RL variant '{name}'; known: {', '.join(v.name for v in VARIANTS)}")
+
+
+def _toy_taxonomy() -> Taxonomy:
+    """A one-attribute taxonomy for the examples in this module."""
+    from confprofile.taxonomy import parse_taxonomy
+
+    return parse_taxonomy({"name": "toy", "version": 1, "attributes": {"gender": {
+        "allow_unknown": True, "labels": {"female": {"description": "f"}, "male": {"description": "m"}}}}})
+
+
+def rollout_table(user_ids: Sequence[str], completions: Sequence[Sequence[str]], taxonomy: Taxonomy) -> pd.DataFrame:
+    """The student's rollouts as an annotation table (``docs/CONTRACTS.md``): teacher ``student``,
+    one sample per rollout; parse failures are rows with ``ok`` False, never errors."""
+    if len(user_ids) != len(completions):
+        raise ValueError(f"{len(user_ids)} users but {len(completions)} lists of completions")
+    rows = [r for uid, texts in zip(user_ids, completions) for i, text in enumerate(texts)
+            for r in annotation_rows(uid, STUDENT, i, text, taxonomy)]
+    return pd.DataFrame(rows)
+
+
+def sample_rollouts(model, tokenizer, messages: Mapping[str, list[dict]], n: int, temperature: float,
+                    seed: int, batch_size: int, max_new_tokens: int, taxonomy: Taxonomy) -> pd.DataFrame:
+    """``n`` sampled answers of the student per user (``messages``: user id -> chat prompt), as a
+    rollout table (``rollout_table``) with the raw text kept in ``text``."""
+    from confprofile.student import generate
+
+    uids = list(messages)
+    flat = [messages[u] for u in uids for _ in range(n)]
+    texts = generate(model, tokenizer, flat, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                     do_sample=True, temperature=temperature, seed=derive_seed(seed, "rollouts"))
+    per_user = [texts[i * n:(i + 1) * n] for i in range(len(uids))]
+    table = rollout_table(uids, per_user, taxonomy)
+    raw = pd.DataFrame({"user_id": np.repeat(uids, n), "sample": np.tile(np.arange(n), len(uids)), "text": texts})
+    return table.merge(raw, on=["user_id", "sample"], how="left")
+
+
+def cached_rollouts(directory: str | Path, key: str, make) -> pd.DataFrame:
+    """Rollouts saved as ``rollouts-<key>.parquet`` under ``directory``; ``make()`` only when none
+    are saved for this key (pass one that changes when the student or the sampling does, e.g.
+    ``derive_seed`` of the SFT run's log and the parameters), so a warm rerun samples nothing."""
+    path = Path(directory) / f"rollouts-{key}.parquet"
+    if path.is_file():
+        return pd.read_parquet(path)
+    table = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(path, index=False)
+    return table
+
+
+def predict(model_path: str | Path, user_ids: Sequence[str], messages: Sequence[list[dict]], taxonomy: Taxonomy,
+            dtype: str, batch_size: int, max_new_tokens: int) -> pd.DataFrame:
+    """Greedy answers of a saved model, parsed into a prediction table (``student.prediction_table``)."""
+    from confprofile import student
+
+    model, tok = student.load_student(model_path, dtype)
+    texts = student.generate(model, tok, messages, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    return student.prediction_table(user_ids, texts, taxonomy)
+
+
+def _stage1_rows(pseudo: Sequence[Mapping]) -> pd.DataFrame:
+    """Stage-1 pseudo-label records (``runs/<p>/pseudo_labels/pool.jsonl``) as annotation rows;
+    pairs the calibration dropped (``kept`` false) cast no vote."""
+    rows = [{"user_id": rec["user_id"], "attribute": attr, "teacher": STAGE1, "sample": 0,
+             "label": a.get("label") if a.get("kept", True) else None,
+             "confidence": a.get("confidence"), "ok": bool(a.get("label")) and a.get("kept", True)}
+            for rec in pseudo for attr, a in rec["attributes"].items()]
+    return pd.DataFrame(rows)
+
+
+def quasi_ground_truth(rollouts: pd.DataFrame, rule: str, stage1: Sequence[Mapping] | None = None,
+                       stage1_votes: float = 0.0) -> pd.DataFrame:
+    """One quasi label per (user, attribute) voted from the rollouts.
+
+    ``rule``: ``"weighted"`` (score = summed stated confidence) or ``"majority"`` (TTRL's vote).
+    With ``stage1`` pseudo-label records and ``stage1_votes > 0``, the stage-1 label joins the
+    vote worth ``stage1_votes`` rollouts. Returns the vote table (``voting.VOTE_COLUMNS``) plus
+    ``agreement``, the share of *all* rollouts (parse failures included) that say the winning
+    label, and ``mean_confidence``, the mean stated confidence of the valid rollouts.
+
+    >>> r = rollout_table(["u"], [['{"gender": {"label": "male", "confidence": 0.9}}', 'oops',
+    ...                            '{"gender": {"label": "female", "confidence": 0.4}}']], _toy_taxonomy())
+    >>> quasi_ground_truth(r, "majority")[["label", "agreement"]].round(4).to_dict("records")  # 1 v 1; 0.9 > 0.4
+    [{'label': 'male', 'agreement': 0.3333}]
+    >>> s1 = [{"user_id": "u", "attributes": {"gender": {"label": "female", "confidence": 0.8, "kept": True}}}]
+    >>> quasi_ground_truth(r, "majority", s1, stage1_votes=1.0)["label"].item()
+    'female'
+    """
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    table, weights = rollouts, None
+    if stage1 is not None and stage1_votes > 0:
+        s1 = _stage1_rows(stage1)
+        s1 = s1[s1["user_id"].isin(set(rollouts["user_id"]))]
+        table = pd.concat([rollouts, s1], ignore_index=True)
+        weights = {STUDENT: 1.0, STAGE1: float(stage1_votes)}
+    norm = "count" if rule == "majority" else "none"
+    votes = voting.votes_from_scores(voting.vote_scores(table, norm=norm, teacher_weights=weights))
+    n = rollouts.groupby(voting.KEYS)["sample"].nunique().rename("_n")
+    valid = rollouts[rollouts["ok"].astype(bool)]
+    stated = valid.groupby(voting.KEYS)["confidence"].mean().rename("mean_confidence")
+    said = valid.merge(votes[voting.KEYS + ["label"]], on=voting.KEYS + ["label"])
+    agree = said.groupby(voting.KEYS).size().rename("_agree")
+    out = votes.join(n, on=voting.KEYS).join(agree, on=voting.KEYS).join(stated, on=voting.KEYS)
+    out["agreement"] = out["_agree"].fillna(0) / out["_n"]
+    return out.drop(columns=["_n", "_agree"]).reset_index(drop=True)
+
+
+def difficulty_band(quasi: pd.DataFrame, band_low: float, band_high: float) -> pd.DataFrame:
+    """Per user: ``consensus`` (mean over attributes of the winner's vote share, 0 where no vote)
+    and ``status``: ``"easy"`` (consensus >= band_high), ``"noise"`` (< band_low) or ``"kept"``.
+
+    >>> q = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "attribute": ["x", "y"] * 3,
+    ...                   "confidence": [1.0, 1.0, 0.6, 0.9, 0.2, float("nan")]})
+    >>> difficulty_band(q, band_low=0.3, band_high=0.95).to_dict("records")
+    [{'user_id': 'a', 'consensus': 1.0, 'status': 'easy'}, {'user_id': 'b', 'consensus': 0.75, 'status': 'kept'}, {'user_id': 'c', 'consensus': 0.1, 'status': 'noise'}]
+    """
+    if not 0.0 <= band_low <= band_high:
+        raise ValueError(f"need 0 <= band_low <= band_high, got {band_low}, {band_high}")
+    c = quasi.assign(confidence=quasi["confidence"].fillna(0.0)).groupby("user_id", sort=True)["confidence"].mean()
+    status = np.where(c >= band_high, "easy", np.where(c < band_low, "noise", "kept"))
+    return pd.DataFrame({"user_id": c.index, "consensus": c.to_numpy(), "status": status})
+
+
+def grpo_rows(prompts: Mapping[str, object], quasi: pd.DataFrame, users: Sequence[str],
+              weighted: bool) -> list[dict]:
+    """Training rows for trl: ``prompt`` plus the quasi labels and weights as JSON strings
+    (the columns ``confprofile.rewards`` reads). Attributes without a quasi label are left out.
+
+    >>> q = pd.DataFrame({"user_id": ["u", "u"], "attribute": ["x", "y"], "label": ["a", None],
+    ...                   "confidence": [0.75, float("nan")]})
+    >>> grpo_rows({"u": "P"}, q, ["u"], weighted=True)
+    [{'user_id': 'u', 'prompt': 'P', 'quasi_label': '{"x": "a"}', 'quasi_weight': '{"x": 0.75}'}]
+    >>> grpo_rows({"u": "P"}, q, ["u"], weighted=False)[0]["quasi_weight"]
+    '{"x": 1.0}'
+    """
+    by_user = {uid: g for uid, g in quasi[quasi["label"].notna()].groupby("user_id", sort=False)}
+    rows = []
+    for uid in users:
+        g = by_user.get(uid, quasi.iloc[:0])
+        labels = dict(zip(g["attribute"], g["label"]))
+        weights = {a: (round(float(c), 6) if weighted else 1.0) for a, c in zip(g["attribute"], g["confidence"])}
+        rows.append({"user_id": uid, "prompt": prompts[uid], "quasi_label": json.dumps(labels, sort_keys=True),
+                     "quasi_weight": json.dumps(weights, sort_keys=True)})
+    return rows
+
+
+def split_users(user_ids: Sequence[str], n_train: int, n_heldout: int, seed: int) -> tuple[list[str], list[str]]:
+    """A seeded draw of ``n_train`` users to train on and ``n_heldout`` others for the
+    label-free checkpoint choice (fewer when the pool is smaller; training users first).
+
+    >>> tr, ho = split_users([f"u{i}" for i in range(10)], 6, 3, seed=0)
+    >>> len(tr), len(ho), len(set(tr) | set(ho))
+    (6, 3, 9)
+    """
+    from confprofile.repro import rng
+
+    order = [user_ids[i] for i in rng(seed, "rl_users").permutation(len(user_ids))]
+    return sorted(order[:n_train]), sorted(order[n_train:n_train + n_heldout])
+
+
+def variant_rows(v: Variant, prompts: Mapping[str, object], quasi: Mapping[str, pd.DataFrame],
+                 band: Mapping[str, pd.DataFrame], users: Sequence[str]) -> list[dict]:
+    """The training rows of a variant: its rule's quasi labels, its band (or every user in
+    ``users``), its reward weights."""
+    keep = set(users)
+    if v.band:
+        b = band[v.rule]
+        keep &= set(b.loc[b["status"] == "kept", "user_id"])
+    return grpo_rows(prompts, quasi[v.rule], [u for u in users if u in keep], weighted=v.weighted_reward)
+
+
+def agreement_with(pred: pd.DataFrame, pseudo: Sequence[Mapping]) -> float:
+    """Label-free model selection: the share of kept stage-1 pseudo-labels (the teachers' vote,
+    which RL never trained on for these users) that a prediction table repeats.
+
+    >>> pred = pd.DataFrame({"user_id": ["u", "u"], "attribute": ["a", "b"], "label": ["x", "y"]})
+    >>> agreement_with(pred, [{"user_id": "u", "attributes": {"a": {"label": "x", "kept": True},
+    ...                        "b": {"label": "z", "kept": True}, "c": {"label": "q", "kept": False}}}])
+    0.5
+    """
+    want = {(p["user_id"], a): d["label"] for p in pseudo for a, d in p["attributes"].items()
+            if d.get("kept") and d.get("label")}
+    got = {(u, a): lab for u, a, lab in zip(pred["user_id"], pred["attribute"], pred["label"])}
+    return sum(got.get(k) == lab for k, lab in want.items()) / len(want) if want else float("nan")
+
+
+def checkpoints(output_dir: str | Path, final_step: int | None = None) -> dict[int, Path]:
+    """Saved checkpoints of a run by step (``checkpoint-<step>``), in order; with ``final_step``,
+    the run's ``final`` model stands for that step when no checkpoint was saved there."""
+    out = Path(output_dir)
+    found = {int(p.name.split("-")[-1]): p for p in out.glob("checkpoint-*") if p.is_dir()}
+    if final_step is not None and final_step not in found and (out / "final").is_dir():
+        found[final_step] = out / "final"
+    return dict(sorted(found.items()))
+
+
+def reward_curves(log_history: Sequence[Mapping]) -> dict[str, list[float]]:
+    """Per logged step: the mean reward, its spread, each reward function's mean, the policy's
+    entropy and (when ``beta`` > 0) the KL to the reference, from a GRPO log history.
+
+    >>> reward_curves([{"step": 1, "reward": 0.5, "reward_std": 0.1, "entropy": 2.0, "rewards/format/mean": 1.0}])
+    {'step': [1], 'reward': [0.5], 'reward_std': [0.1], 'entropy': [2.0], 'kl': [nan], 'rewards/format/mean': [1.0]}
+    """
+    h = [x for x in log_history if "reward" in x]
+    keys = ["reward", "reward_std", "entropy", "kl"] + sorted({k for x in h for k in x if k.startswith("rewards/")
+                                                               and k.endswith("/mean")})
+    out = {"step": [int(x["step"]) for x in h]}
+    out.update({k: [float(x[k]) if x.get(k) is not None else math.nan for x in h] for k in keys})
+    return out
+
+
+def grpo_advantages(rewards: Sequence[float], num_generations: int, scale_rewards: str) -> np.ndarray:
+    """trl's GRPO advantages (``multi_objective_aggregation="sum_then_normalize"``): reward minus
+    its group mean, divided by the group's std (``"group"``), the batch's std (``"batch"``), or
+    nothing (``"none"``); std is torch's unbiased one, plus 1e-4.
+
+    A per-prompt weight multiplies a whole group: ``"group"`` divides it out again.
+
+    >>> r = [1.0, 0.0, 0.5, 0.0]   # two prompts, two completions each
+    >>> w = [2.0, 2.0, 1.0, 1.0]   # the first prompt's quasi label is twice as trusted
+    >>> a = grpo_advantages(r, 2, "group"); b = grpo_advantages(np.multiply(r, w), 2, "group")
+    >>> bool(np.allclose(a, b, atol=1e-3)), a.round(3).tolist()  # the weight cancels, and so does 1 vs 0.5
+    (True, [0.707, -0.707, 0.707, -0.707])
+    >>> grpo_advantages(np.multiply(r, w), 2, "batch").round(3).tolist()  # std([2, 0, .5, 0]) = 0.946
+    [1.056, -1.056, 0.264, -0.264]
+    """
+    r = np.asarray(rewards, dtype=float)
+    g = r.reshape(-1, num_generations)
+    adv = (g - g.mean(axis=1, keepdims=True)).reshape(-1)
+    if scale_rewards == "group":
+        std = np.repeat(g.std(axis=1, ddof=1), num_generations)
+    elif scale_rewards == "batch":
+        std = np.full_like(r, r.std(ddof=1))
+    elif scale_rewards == "none":
+        return adv
+    else:
+        raise ValueError(f"scale_rewards must be 'group', 'batch' or 'none', got {scale_rewards!r}")
+    return adv / (std + 1e-4)
+
+
+def train_grpo(model_path: str | Path, rows: Sequence[dict], taxonomy: Taxonomy, reward_names: Sequence[str],
+               output_dir: str | Path, *, seed: int, max_steps: int, learning_rate: float,
+               prompts_per_step: int, num_generations: int, max_completion_length: int,
+               temperature: float, beta: float, scale_rewards: str, save_steps: int,
+               logging_steps: int = 1, lora: Mapping | None = None, use_vllm: bool = False,
+               vllm_mode: str = "colocate", progress: bool = False) -> dict:
+    """GRPO from a saved (SFT) checkpoint on ``rows`` (``grpo_rows``); returns ``{"log_history",
+    "reused", "path"}`` (``path``: the final model).
+
+    The final model goes to ``output_dir/final``; a finished run is reused as it is, a killed
+    one resumes from its last ``checkpoint-*``. CPU-safe precision when no CUDA device is
+    present (fp32, ``use_cpu``); bf16 on GPU. ``lora``: peft ``LoraConfig`` arguments, or None
+    for full fine-tuning.
+    """
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer
+
+    from confprofile.rewards import reward_funcs
+
+    output_dir = Path(output_dir)
+    final = output_dir / "final"
+    history_file = output_dir / "log_history.json"
+    if (final / "config.json").is_file() and history_file.is_file():
+        return {"log_history": json.loads(history_file.read_text(encoding="utf-8")), "reused": True, "path": str(final)}
+    cuda = torch.cuda.is_available()
+    args = GRPOConfig(
+        output_dir=str(output_dir), seed=derive_seed(seed, "grpo", "trainer") % 2**31,
+        data_seed=derive_seed(seed, "grpo", "data") % 2**31, max_steps=max_steps,
+        learning_rate=learning_rate, per_device_train_batch_size=prompts_per_step * num_generations,
+        num_generations=num_generations, max_completion_length=max_completion_length,
+        temperature=temperature, beta=beta, scale_rewards=scale_rewards,
+        logging_steps=logging_steps, save_steps=save_steps, save_strategy="steps", report_to=[],
+        bf16=cuda, fp16=False, use_cpu=not cuda, gradient_checkpointing=False,
+        disable_tqdm=not progress, use_vllm=use_vllm, vllm_mode=vllm_mode,
+        lr_scheduler_type="constant", remove_unused_columns=False,
+    )
+    tok = AutoTokenizer.from_pretrained(str(model_path))
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model = AutoModelForCausalLM.from_pretrained(str(model_path), dtype=torch.bfloat16 if cuda else torch.float32)
+    peft_config = None
+    if lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(task_type="CAUSAL_LM", **dict(lora))
+    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs(reward_names, taxonomy), args=args,
+                          train_dataset=Dataset.from_list(list(rows)), processing_class=tok,
+                          peft_config=peft_config)
+    if not progress:  # no per-step log dicts printed into notebooks
+        from transformers import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
+    ckpts = checkpoints(output_dir)
+    trainer.train(resume_from_checkpoint=str(list(ckpts.values())[-1]) if ckpts else None)
+    trainer.save_model(str(final))
+    tok.save_pretrained(str(final))
+    history = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in h.items()}
+               for h in trainer.state.log_history]
+    history_file.write_text(json.dumps(history, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+    return {"log_history": history, "reused": False, "path": str(final)}

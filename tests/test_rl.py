@@ -1,0 +1,165 @@
+"""Confidence-guided RL: quasi ground truth, difficulty band, rewards, and trl's GRPO end to end."""
+
+import json
+
+import numpy as np
+import pytest
+
+from confprofile import rewards, rl
+from confprofile.taxonomy import load_taxonomy
+
+TAX = load_taxonomy()
+
+
+def _answer(**labels) -> str:
+    return json.dumps({a: {"label": lab, "confidence": c} for a, (lab, c) in labels.items()})
+
+
+def test_weighted_and_majority_quasi_labels_differ_where_confidence_decides():
+    outs = [_answer(gender=("male", 0.95)), _answer(gender=("female", 0.3)), _answer(gender=("female", 0.3)),
+            "not json at all"]
+    r = rl.rollout_table(["u"], [outs], TAX)
+    assert len(r) == 4 * len(TAX) and r["ok"].sum() == 3  # one gender vote per valid rollout
+    w = rl.quasi_ground_truth(r, "weighted").set_index("attribute").loc["gender"]
+    m = rl.quasi_ground_truth(r, "majority").set_index("attribute").loc["gender"]
+    assert (w["label"], m["label"]) == ("male", "female")
+    assert w["agreement"] == pytest.approx(1 / 4) and m["agreement"] == pytest.approx(2 / 4)  # failures count
+    assert w["mean_confidence"] == pytest.approx((0.95 + 0.3 + 0.3) / 3)
+    age = rl.quasi_ground_truth(r, "weighted").set_index("attribute").loc["age"]
+    assert age["label"] is None and not age["kept"] and age["agreement"] == 0
+
+
+def test_stage1_vote_only_counts_kept_pairs():
+    r = rl.rollout_table(["u"], [[_answer(gender=("male", 0.6)), _answer(gender=("female", 0.5))]], TAX)
+    s1 = [{"user_id": "u", "attributes": {"gender": {"label": "female", "confidence": 0.9, "kept": True}}}]
+    assert rl.quasi_ground_truth(r, "weighted", s1, stage1_votes=1.0).set_index("attribute").loc["gender", "label"] == "female"
+    s1[0]["attributes"]["gender"]["kept"] = False
+    assert rl.quasi_ground_truth(r, "weighted", s1, stage1_votes=1.0).set_index("attribute").loc["gender", "label"] == "male"
+    assert rl.quasi_ground_truth(r, "weighted", s1, stage1_votes=0.0).equals(rl.quasi_ground_truth(r, "weighted"))
+
+
+def test_difficulty_band_drops_unanimous_and_split_users():
+    unanimous = [_answer(gender=("male", 0.9))] * 4
+    split = [_answer(gender=("male", 0.5)), _answer(gender=("female", 0.5)), "x", "y"]
+    mixed = [_answer(gender=("male", 0.9))] * 3 + [_answer(gender=("female", 0.2))]
+    q = rl.quasi_ground_truth(rl.rollout_table(["a", "b", "c"], [unanimous, split, mixed], TAX), "weighted")
+    q = q[q["attribute"] == "gender"]
+    band = rl.difficulty_band(q, band_low=0.6, band_high=0.99).set_index("user_id")
+    assert band["status"].to_dict() == {"a": "easy", "b": "noise", "c": "kept"}
+    assert band.loc["c", "consensus"] == pytest.approx(2.7 / 2.9)
+    with pytest.raises(ValueError):
+        rl.difficulty_band(q, band_low=0.9, band_high=0.5)
+
+
+def test_rewards_on_conversational_completions_and_malformed_output():
+    q = json.dumps({"gender": "female", "age": "25_34"})
+    w = json.dumps({"gender": 0.5, "age": 1.0})
+    good = [{"role": "assistant", "content": _answer(gender=("female", 1.0), age=("25_34", 0.5))}]
+    bad = [{"role": "assistant", "content": '{"gender": {"label": "robot", "confidence": 1}}'}]
+    fns = dict(zip(rewards.REWARDS, rewards.reward_funcs(rewards.REWARDS, TAX)))
+    kw = dict(quasi_label=[q, q], quasi_weight=[w, w])
+    assert fns["weighted_match"]([good, bad], **kw) == pytest.approx([1.5 / 6, 0.0])
+    assert fns["exact_match"]([good, bad], **kw) == pytest.approx([2 / 6, 0.0])
+    assert fns["format"]([good, bad], **kw) == pytest.approx([2 / 6, 0.0])
+    assert fns["calibration"]([good, bad], **kw) == pytest.approx([1 - (0 + 0.25) / 2, 0.0])
+    assert [f.__name__ for f in fns.values()] == list(rewards.REWARDS)
+
+
+def test_reward_weights_change_advantages_only_without_group_scaling():
+    rng = np.random.default_rng(0)
+    match = rng.integers(0, 2, size=16).astype(float)  # 4 prompts x 4 completions
+    weight = np.repeat([1.0, 0.9, 0.5, 0.2], 4)  # per-prompt quasi-label confidence
+    for scale, cancels in (("group", True), ("batch", False), ("none", False)):
+        a, b = rl.grpo_advantages(match, 4, scale), rl.grpo_advantages(match * weight, 4, scale)
+        assert np.allclose(a, b, atol=1e-3) == cancels, scale
+
+
+# --------------------------------------------------------------------------------------------
+# trl end to end on a tiny model built here (random weights, a BPE tokenizer trained on the spot)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers, decoders
+    from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
+
+    out = tmp_path_factory.mktemp("tiny")
+    texts = [_answer(gender=(g, c), age=(a, c)) for g in ("female", "male") for a in TAX["age"].labels
+             for c in (0.3, 0.9)] + ["user likes hiking and finance news"] * 3
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=300, special_tokens=["<unk>", "<pad>", "<eos>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>")
+    fast.save_pretrained(out)
+    cfg = Qwen3Config(vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                      num_attention_heads=2, num_key_value_heads=1, head_dim=16, max_position_embeddings=256,
+                      pad_token_id=fast.pad_token_id, eos_token_id=fast.eos_token_id, tie_word_embeddings=True)
+    import torch
+
+    torch.manual_seed(0)
+    Qwen3ForCausalLM(cfg).save_pretrained(out)
+    return out
+
+
+def _rows(n):
+    q = rl.quasi_ground_truth(rl.rollout_table(
+        [f"u{i}" for i in range(n)], [[_answer(gender=("female", 0.8))] * 2] * n, TAX), "weighted")
+    return rl.grpo_rows({f"u{i}": f"user {i} likes hiking" for i in range(n)}, q, [f"u{i}" for i in range(n)],
+                        weighted=True)
+
+
+GRPO_KW = dict(seed=0, learning_rate=1e-3, prompts_per_step=2, num_generations=4, max_completion_length=12,
+               temperature=1.0, beta=0.0, scale_rewards="batch", save_steps=2)
+
+
+@pytest.mark.slow
+def test_trl_advantages_match_the_mirror(tiny_model, tmp_path):
+    """trl's own advantages for one batch equal ``rl.grpo_advantages`` of the rewards it saw."""
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    seen = []
+
+    def reward(completions, quasi_weight, **_):
+        r = [json.loads(w).get("gender", 0.0) * (len(c) % 3) for c, w in zip(completions, quasi_weight)]
+        seen.extend(r)
+        return r
+
+    rows = _rows(2)
+    rows[1]["quasi_weight"] = json.dumps({"gender": 0.25})
+    args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=8, num_generations=4,
+                      max_completion_length=12, scale_rewards="batch", use_cpu=True, bf16=False,
+                      report_to=[], seed=0)
+    trainer = GRPOTrainer(model=str(tiny_model), reward_funcs=[reward], args=args,
+                          train_dataset=Dataset.from_list(rows))
+    batch = [rows[0]] * 4 + [rows[1]] * 4
+    out = trainer._generate_and_score_completions(batch)
+    assert np.allclose(out["advantages"].numpy(), rl.grpo_advantages(seen, 4, "batch"), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_train_grpo_runs_resumes_and_reuses(tiny_model, tmp_path):
+    rows = _rows(4)
+    run = rl.train_grpo(tiny_model, rows, TAX, ["weighted_match", "format"], tmp_path / "run", max_steps=2, **GRPO_KW)
+    hist = run["log_history"]
+    assert not run["reused"] and (tmp_path / "run" / "final" / "config.json").is_file()
+    assert list(rl.checkpoints(tmp_path / "run", final_step=2)) == [2]
+    steps = [h for h in hist if "reward" in h]
+    assert len(steps) == 2 and all("rewards/weighted_match/mean" in h for h in steps)
+    # a finished run is reused as it is
+    again = rl.train_grpo(tiny_model, rows, TAX, ["weighted_match"], tmp_path / "run", max_steps=2, **GRPO_KW)
+    assert again["reused"] and again["log_history"] == hist
+    # a killed run (checkpoint-2 left, no final) resumes and goes on to step 4
+    import shutil
+
+    shutil.rmtree(tmp_path / "run" / "final")
+    (tmp_path / "run" / "log_history.json").unlink()
+    hist2 = rl.train_grpo(tiny_model, rows, TAX, ["weighted_match", "format"], tmp_path / "run", max_steps=4,
+                          **GRPO_KW)["log_history"]
+    assert rl.reward_curves(hist2)["step"] == [1, 2, 3, 4]
+    steps2 = [h for h in hist2 if "reward" in h]
+    assert [h["step"] for h in steps2] == [1, 2, 3, 4]
+    assert steps2[:2] == steps  # steps 1-2 come from the checkpoint, not from training again
