@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     params = load_params(args.profile)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is downloaded at run time
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no weight-loading bars in executed notebooks
     todo = select(notebooks(), args.only, args.start)
     if not todo:
         print("no notebooks to run", file=sys.stderr)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -351,6 +352,7 @@ def train_grpo(model_path: str | Path, rows: Sequence[dict], taxonomy: Taxonomy,
 
     from confprofile.rewards import reward_funcs
 
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)  # trl sets it
     output_dir = Path(output_dir)
     final = output_dir / "final"
     history_file = output_dir / "log_history.json"
