@@ -156,3 +156,97 @@ def threshold_curve(votes: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy,
         out["f1"].append(f / len(taxonomy))
         out["coverage"].append(float(pred.notna().mean()))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# model predictions (the evaluation harness of notebooks 04-06) and paired intervals
+
+
+def prediction_report(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, n_bins: int = 10) -> dict:
+    """How good a model's parsed predictions are (``confprofile.student.prediction_table``):
+    ``vote_report``'s F1 (per attribute, average), ECE and Brier of the stated confidence over
+    answered pairs, plus macro precision and recall per attribute (averaged), and the shares of
+    pairs that failed to parse and that the model abstained on (``unknown`` or left out).
+    Users missing from ``pred`` count as parse failures.
+    """
+    p = gold[["user_id", "attribute"]].merge(pred, on=["user_id", "attribute"], how="left")
+    ok = p["ok"].fillna(False).astype(bool)
+    abstained = p["abstained"].fillna(False).astype(bool) if "abstained" in p else pd.Series(False, index=p.index)
+    rep = vote_report(p.assign(kept=ok & p["label"].notna()), gold, taxonomy, n_bins)
+    prec, rec = {}, {}
+    j = gold.merge(p[["user_id", "attribute", "label"]], on=["user_id", "attribute"], how="left")
+    for attr in taxonomy:
+        m = j[j["attribute"] == attr.name]
+        present = [lab for lab in attr.labels if lab in set(m["gold"])]
+        pc = metrics.per_class(m["gold"].tolist(), m["label"].where(m["label"].notna(), None).tolist(), present)
+        prec[attr.name] = 100.0 * float(np.mean([c["precision"] for c in pc.values()])) if pc else float("nan")
+        rec[attr.name] = 100.0 * float(np.mean([c["recall"] for c in pc.values()])) if pc else float("nan")
+    return {**rep, "precision": prec, "recall": rec, "avg_precision": float(np.nanmean(list(prec.values()))),
+            "avg_recall": float(np.nanmean(list(rec.values()))),
+            "parse_failure_rate": float((~ok & ~abstained).mean()), "abstention_rate": float(abstained.mean()),
+            "n_users": int(gold["user_id"].nunique())}
+
+
+def _codes(table: pd.DataFrame, users: pd.Index, attr) -> np.ndarray:
+    """Label index per user (-1: no label), for one attribute of a vote-shaped table."""
+    t = table[table["attribute"] == attr.name]
+    if "kept" in t.columns:
+        t = t.assign(label=t["label"].where(t["kept"].astype(bool), None))
+    lab = t.drop_duplicates("user_id").set_index("user_id")["label"].reindex(users)
+    index = {name: i for i, name in enumerate(attr.labels)}
+    return np.array([index.get(x, -1) if isinstance(x, str) else -1 for x in lab], dtype=int)
+
+
+def _boot_avg_f1(table: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, weights: np.ndarray,
+                 users: pd.Index) -> np.ndarray:
+    """Average macro-F1 (0-100) for each row of ``weights`` (bootstrap counts per user), with
+    ``metrics.macro_f1``'s rule: a label nobody has and nobody predicted is left out."""
+    total = np.zeros(weights.shape[0])
+    for attr in taxonomy:
+        g = gold[gold["attribute"] == attr.name].drop_duplicates("user_id").set_index("user_id")["gold"]
+        gc = np.array([attr.labels.index(x) for x in g.reindex(users)])
+        pc = _codes(table, users, attr)
+        f1s, present = [], []
+        for c in range(len(attr.labels)):
+            tp = weights @ ((gc == c) & (pc == c)).astype(float)
+            fp = weights @ ((gc != c) & (pc == c)).astype(float)
+            fn = weights @ ((gc == c) & (pc != c)).astype(float)
+            denom = 2 * tp + fp + fn
+            with np.errstate(invalid="ignore", divide="ignore"):
+                f1s.append(np.where(denom > 0, 2 * tp / denom, 0.0))
+            present.append(denom > 0)
+        f1s, present = np.array(f1s), np.array(present)
+        total += 100.0 * (f1s * present).sum(0) / np.maximum(present.sum(0), 1)
+    return total / len(taxonomy)
+
+
+def paired_bootstrap(a: pd.DataFrame, b: pd.DataFrame, gold: pd.DataFrame, taxonomy, n_boot: int,
+                     seed: int) -> dict:
+    """Average-F1 difference of two vote-shaped tables (``user_id, attribute, label[, kept]``)
+    on the same gold users, ``avgF1(a) - avgF1(b)`` in F1 points as ``vote_report`` reports it,
+    with a paired 95% bootstrap interval: users are resampled with replacement, both tables
+    scored on the same resample. Rows with ``kept`` false and missing users are abstentions.
+
+    >>> from dataclasses import replace
+    >>> from confprofile.taxonomy import load_taxonomy
+    >>> tax = replace(load_taxonomy(), attributes=(load_taxonomy()["gender"],))
+    >>> gold = pd.DataFrame({"user_id": list("abcd"), "attribute": "gender",
+    ...                      "gold": ["male", "male", "female", "female"]})
+    >>> a = gold.assign(label=gold["gold"])                       # all right: F1 100
+    >>> b = gold.assign(label=["male", "male", "male", "female"])  # F1 (0.8 + 0.667) / 2
+    >>> r = paired_bootstrap(a, b, gold, tax, n_boot=200, seed=0)
+    >>> round(r["delta"], 2), r["ci"][0] >= 0.0
+    (26.67, True)
+    """
+    from confprofile.repro import rng
+
+    users = pd.Index(sorted(gold["user_id"].unique()))
+    r = rng(seed, "paired_bootstrap")
+    idx = r.integers(0, len(users), size=(n_boot, len(users)))
+    weights = np.stack([np.bincount(row, minlength=len(users)) for row in idx]).astype(float)
+    ones = np.ones((1, len(users)))
+    fa, fb = _boot_avg_f1(a, gold, taxonomy, np.vstack([ones, weights]), users), \
+        _boot_avg_f1(b, gold, taxonomy, np.vstack([ones, weights]), users)
+    d = fa - fb
+    lo, hi = np.percentile(d[1:], [2.5, 97.5])
+    return {"delta": float(d[0]), "ci": [float(lo), float(hi)]}

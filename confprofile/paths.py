@@ -75,3 +75,14 @@ def params_path(profile: str) -> Path:
 def pseudo_labels_path(profile: str, split: str = "pool") -> Path:
     """Pseudo-labels from voting and calibration (input of distillation)."""
     return run_dir(profile) / "pseudo_labels" / f"{split}.jsonl"
+
+
+def sft_dir(profile: str) -> Path:
+    """Student training: tokenizer, SFT data and one checkpoint folder per variant."""
+    return run_dir(profile) / "sft"
+
+
+def predictions_path(profile: str, model: str) -> Path:
+    """A model's parsed test predictions (one row per user and attribute), written once by the
+    evaluation harness and read by later notebooks instead of generating again."""
+    return run_dir(profile) / "predictions" / f"{model}.parquet"

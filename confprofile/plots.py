@@ -126,3 +126,14 @@ def lines(xs: Sequence[float], series: Mapping[str, Sequence[float]], ax, xlabel
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8)
+
+
+def training_curves(curves: Mapping[str, Mapping[str, Sequence[float]]], ax, key: str = "loss",
+                    title: str = "") -> None:
+    """One line per run of ``curves[run][key]`` against ``curves[run]["step"]`` (``sft.curves``)."""
+    for name, c in curves.items():
+        ax.plot(c["step"], c[key], label=name)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel(key.replace("_", " "))
+    ax.set_title(title)
+    ax.legend(fontsize=8)
