@@ -73,7 +73,29 @@ def check_03(root: Path) -> None:
     assert len(lines) == 300 and all(len(json.loads(x)["attributes"]) == 6 for x in lines)
 
 
-CHECKS = {"01_taxonomy_exploration": check_01, "02_label_synthesis": check_02, "03_voting_and_calibration": check_03}
+def check_04(root: Path) -> None:
+    r = results(root, "04_sft_distillation")
+    c = r["claims"]
+    for key in ("sft_minus_base_f1", "sft_minus_classical_f1", "sft_minus_pseudo_labels_f1"):
+        lo, hi = c[f"{key}_ci"]
+        assert lo <= c[key] <= hi, key
+    assert c["best_label_source"] in ("best_single", "majority", "weighted", "weighted_calibrated")
+    assert r["rule_agreement_with_03"] == 1.0
+    assert set(r["training"]) == {"sft"} | {f"ablation_{s}" for s in ("best_single", "majority", "weighted",
+                                                                       "weighted_calibrated")}
+    for name, t in r["training"].items():
+        assert t["curves"]["loss"][-1] < t["curves"]["loss"][0], name
+    assert r["training"]["sft"]["steps"] == 300
+    for name in ("base", "sft", "classical", "pseudo_labels"):
+        assert (root / "runs" / "smoke" / "predictions" / f"{name}.parquet").is_file()
+        assert r["table"][name]["n_users"] == 200
+    assert r["table"]["sft"]["parse_failure_rate"] < 0.2 and c["sft_minus_base_f1_ci"][0] > 0
+    for name in ("04_training_curves", "04_comparison", "04_reliability"):
+        assert (root / "figures" / "smoke" / f"{name}.png").stat().st_size > 5000
+
+
+CHECKS = {"01_taxonomy_exploration": check_01, "02_label_synthesis": check_02, "03_voting_and_calibration": check_03,
+          "04_sft_distillation": check_04}
 
 
 @pytest.mark.slow
