@@ -167,8 +167,12 @@ def prediction_report(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy
     ``vote_report``'s F1 (per attribute, average), ECE and Brier of the stated confidence over
     answered pairs, plus macro precision and recall per attribute (averaged), and the shares of
     pairs that failed to parse and that the model abstained on (``unknown`` or left out).
-    Users missing from ``pred`` count as parse failures.
+    Users missing from ``pred`` count as parse failures. A vote table (``kept``, no ``ok``) is
+    read as a model that abstains where ``kept`` is false.
     """
+    if "ok" not in pred.columns:
+        answered = pred["kept"].astype(bool) & pred["label"].notna()
+        pred = pred.assign(label=pred["label"].where(answered, None), ok=answered, abstained=~answered)
     p = gold[["user_id", "attribute"]].merge(pred, on=["user_id", "attribute"], how="left")
     ok = p["ok"].fillna(False).astype(bool)
     abstained = p["abstained"].fillna(False).astype(bool) if "abstained" in p else pd.Series(False, index=p.index)

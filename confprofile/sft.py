@@ -23,8 +23,8 @@ Label sources (the ablation), each computed label-free from the annotation table
 - ``weighted``: the confidence-weighted vote with label-free teacher weights, uncalibrated
   (notebook 03's chosen rule on the built-in benchmark), every voted pair kept.
 - ``majority``: ``voting.majority_vote`` over every teacher sample.
-- ``best_single``: the teacher most reliable by ``voting.teacher_reliability`` (agreement with
-  the other teachers' vote, no labels), its own samples combined by majority (self-consistency).
+- ``best_single``: the teacher whose answers agree most often with the other teachers' vote
+  (``best_teacher``; no labels), its own samples combined by majority (self-consistency).
 
 Training: ``trl.SFTTrainer`` on prompt-completion pairs; loss on prompt and completion for a
 student trained from scratch (it must learn the language of the records too), completion-only
@@ -150,9 +150,20 @@ def full_teachers(ann: pd.DataFrame) -> list[str]:
 
 
 def best_teacher(ann_pool: pd.DataFrame) -> str:
-    """The teacher that agrees most with the others' weighted vote on the pool (no labels)."""
+    """The teacher whose answers agree most often with the others' weighted vote on the pool
+    (no labels): ``voting.teacher_reliability`` (agreement per answer) times the share of its
+    samples that answer at all, so a teacher is not chosen for abstaining where it is unsure.
+
+    >>> ann = pd.DataFrame({"user_id": ["u1"] * 3 + ["u2"] * 3, "attribute": ["age"] * 6,
+    ...                     "teacher": ["a", "b", "c"] * 2, "confidence": [0.8] * 6,
+    ...                     "label": ["x", "x", "unknown", "y", "y", "y"]})
+    >>> best_teacher(ann)  # c agrees whenever it answers, but answers half the time
+    'a'
+    """
     r = voting.teacher_reliability(ann_pool, norm=WEIGHTED_RULE["norm"])
-    return str(r.sort_values(ascending=False, kind="mergesort").index[0])
+    answered = voting.valid_votes(ann_pool).groupby("teacher").size() / ann_pool.groupby("teacher").size()
+    score = (r * answered.reindex(r.index).fillna(0.0)).sort_index()
+    return str(score.sort_values(ascending=False, kind="mergesort").index[0])
 
 
 def source_votes(ann_pool: pd.DataFrame, ann: pd.DataFrame, source: str, coverage: float,
@@ -221,9 +232,10 @@ def train(model, tokenizer, examples: Sequence[dict], out_dir: str | Path, *, ma
     papermill). Returns ``{"log_history", "train_runtime", "resumed_from",
     "reused", "path"}``.
     """
-    import transformers
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
+
+    from confprofile import student
     from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTConfig, SFTTrainer
 
@@ -234,9 +246,7 @@ def train(model, tokenizer, examples: Sequence[dict], out_dir: str | Path, *, ma
                 "path": str(final)}
     out_dir.mkdir(parents=True, exist_ok=True)
     cpu = _on_cpu()
-    progress = sys.stderr.isatty() if progress is None else progress
-    if not progress:
-        transformers.utils.logging.disable_progress_bar()
+    progress = student.quiet_unless_terminal(progress)
     cfg = SFTConfig(
         output_dir=str(out_dir), max_steps=max_steps, per_device_train_batch_size=batch_size,
         gradient_accumulation_steps=grad_accum, learning_rate=learning_rate, lr_scheduler_type="cosine",
@@ -245,7 +255,7 @@ def train(model, tokenizer, examples: Sequence[dict], out_dir: str | Path, *, ma
         data_seed=derive_seed(seed, "sft", "data") % 2**31, logging_steps=logging_steps,
         save_strategy="steps", save_steps=save_steps, save_total_limit=1, report_to=[],
         disable_tqdm=not progress, bf16=not cpu, fp16=False, use_cpu=cpu,
-        gradient_checkpointing=gradient_checkpointing and not cpu, dataloader_num_workers=0)
+        activation_checkpointing=gradient_checkpointing and not cpu, dataloader_num_workers=0)
     peft_config = None
     if lora:
         from peft import LoraConfig

@@ -133,7 +133,22 @@ def n_params(model) -> int:
 # loading
 
 
-def load_student(path: str | Path, dtype: str = "float32"):
+def quiet_unless_terminal(progress: bool | None = None) -> bool:
+    """Whether to show progress bars (``progress`` None: only in a terminal, never under
+    papermill); when not, transformers' and datasets' bars are switched off."""
+    import sys
+
+    import datasets
+    import transformers
+
+    show = sys.stderr.isatty() and "papermill" not in sys.modules if progress is None else progress
+    if not show:
+        transformers.utils.logging.disable_progress_bar()
+        datasets.disable_progress_bars()
+    return show
+
+
+def load_student(path: str | Path, dtype: str):
     """``(model, tokenizer)`` from a folder or hub id (a saved student, a checkpoint, Qwen3-8B).
 
     A folder holding a peft adapter (``adapter_config.json``) is loaded onto its base model.
@@ -141,6 +156,7 @@ def load_student(path: str | Path, dtype: str = "float32"):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    quiet_unless_terminal()
     path = str(path)
     torch_dtype = getattr(torch, dtype)
     tok = AutoTokenizer.from_pretrained(path)
@@ -162,6 +178,7 @@ def load_smollm2():
 
     from confprofile.teachers.hf import smollm2_path
 
+    quiet_unless_terminal()
     folder, fname = smollm2_path()
     tok = AutoTokenizer.from_pretrained(str(folder), gguf_file=fname)
     model = AutoModelForCausalLM.from_pretrained(str(folder), gguf_file=fname, dtype=torch.float32).eval()
@@ -175,7 +192,7 @@ def load_smollm2():
 
 
 def generate(model, tokenizer, messages: Sequence[list[dict]], batch_size: int, max_new_tokens: int,
-             do_sample: bool = False, temperature: float = 1.0, seed: int = 0, progress: bool = False) -> list[str]:
+             do_sample: bool = False, temperature: float = 1.0, seed: int = 0, progress: bool | None = False) -> list[str]:
     """Answers to chat ``messages`` (one list of messages per user), batched and left-padded.
 
     Greedy by default; with ``do_sample`` every batch has its own generator seed from ``seed``.
@@ -188,7 +205,7 @@ def generate(model, tokenizer, messages: Sequence[list[dict]], batch_size: int, 
     prompts = [tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in messages]
     out: list[str] = []
     starts = range(0, len(prompts), batch_size)
-    if progress:
+    if quiet_unless_terminal(progress):
         from tqdm.auto import tqdm
 
         starts = tqdm(starts, desc="generate", unit="batch")
@@ -224,15 +241,15 @@ def prediction_table(user_ids: Sequence[str], texts: Sequence[str | None], taxon
 
 
 def label_loglik_table(model, tokenizer, messages: Sequence[list[dict]], user_ids: Sequence[str],
-                       taxonomy: Taxonomy, batch_size: int = 16) -> pd.DataFrame:
+                       taxonomy: Taxonomy) -> pd.DataFrame:
     """Zero-shot predictions by label log-likelihood: for each user and attribute, ask which
     label fits and score every label as the assistant's answer (summed token log-probabilities);
     the argmax is the label, its softmax share over the labels the confidence. Format failures
-    cannot happen, so this shows what a model knows even when it cannot write the JSON.
+    cannot happen, so this shows what a model knows even when it cannot write the JSON. The
+    question is encoded once; the labels continue it from its key-value cache, in one batch.
     """
     import torch
 
-    tokenizer.padding_side = "right"
     rows = []
     for uid, msgs in zip(user_ids, messages):
         for attr in taxonomy:
@@ -240,18 +257,20 @@ def label_loglik_table(model, tokenizer, messages: Sequence[list[dict]], user_id
                               + f"\n\nWhich {attr.name} label fits this user? Options: "
                               + ", ".join(attr.labels) + ". Answer with the label only."}]
             prefix = tokenizer.apply_chat_template(q, tokenize=False, add_generation_prompt=True)
-            n_prefix = len(tokenizer(prefix, add_special_tokens=False)["input_ids"])
-            full = [prefix + lab for lab in attr.labels]
-            scores = []
-            for b in range(0, len(full), batch_size):
-                enc = tokenizer(full[b:b + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
-                with torch.no_grad():
-                    logits = model(**enc).logits[:, :-1].float()
-                logp = torch.log_softmax(logits, -1).gather(-1, enc["input_ids"][:, 1:, None])[..., 0]
-                mask = enc["attention_mask"][:, 1:].clone()
-                mask[:, : n_prefix - 1] = 0
-                scores += (logp * mask).sum(1).tolist()
-            s = np.asarray(scores)
+            pre = tokenizer(prefix, return_tensors="pt", add_special_tokens=False)["input_ids"]
+            conts = [tokenizer(lab, add_special_tokens=False)["input_ids"] for lab in attr.labels]
+            width = max(len(c) for c in conts)
+            ids = torch.tensor([c + [tokenizer.pad_token_id] * (width - len(c)) for c in conts])
+            mask = torch.tensor([[1] * len(c) + [0] * (width - len(c)) for c in conts])
+            with torch.no_grad():
+                out = model(input_ids=pre, use_cache=True)
+                first = torch.log_softmax(out.logits[0, -1].float(), -1)
+                past = out.past_key_values
+                past.batch_repeat_interleave(len(conts))
+                attn = torch.cat([torch.ones(len(conts), pre.shape[1], dtype=mask.dtype), mask], 1)
+                rest = torch.log_softmax(model(input_ids=ids, attention_mask=attn, past_key_values=past).logits.float(), -1)
+            s = np.array([float(first[c[0]]) + sum(float(rest[i, j - 1, c[j]]) for j in range(1, len(c)))
+                          for i, c in enumerate(conts)])
             p = np.exp(s - s.max())
             p /= p.sum()
             k = int(np.argmax(s))

@@ -141,11 +141,11 @@ KW = dict(batch_size=4, grad_accum=1, learning_rate=3e-3, warmup_ratio=0.0, weig
 @pytest.mark.slow
 def test_a_few_sft_steps_lower_the_loss_and_the_answer_parses(tmp_path):
     ex, base = _tiny(tmp_path)
-    model, tok = student.load_student(base)
+    model, tok = student.load_student(base, "float32")
     r = sft.train(model, tok, ex, tmp_path / "run", max_steps=80, save_steps=1000, **KW)
     c = sft.curves(r["log_history"])
     assert not r["reused"] and c["loss"][-1] < 0.5 * c["loss"][0]
-    model, tok = student.load_student(r["path"])
+    model, tok = student.load_student(r["path"], "float32")
     out = student.generate(model, tok, [e["prompt"] for e in ex[:4]], batch_size=4, max_new_tokens=120)
     table = student.prediction_table([e["user_id"] for e in ex[:4]], out, TAX)
     assert table["ok"].mean() > 0.5, out[0]
@@ -167,12 +167,12 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path, monkeypat
         return real(self, *a, **k)
 
     monkeypatch.setattr(transformers.Trainer, "training_step", dies_at_step_5)
-    model, tok = student.load_student(base)
+    model, tok = student.load_student(base, "float32")
     with pytest.raises(KeyboardInterrupt):
         sft.train(model, tok, ex, tmp_path / "run", max_steps=8, save_steps=2, **KW)
     assert (tmp_path / "run" / "checkpoint-4").is_dir() and not (tmp_path / "run" / "final").exists()
     monkeypatch.setattr(transformers.Trainer, "training_step", real)
-    model, tok = student.load_student(base)
+    model, tok = student.load_student(base, "float32")
     r = sft.train(model, tok, ex, tmp_path / "run", max_steps=8, save_steps=2, **KW)
     assert r["resumed_from"] == "checkpoint-4" and not r["reused"]
     assert sft.curves(r["log_history"])["step"][-1] == 8

@@ -89,7 +89,7 @@ def tiny(tmp_path_factory):
     path, _ = student.base_student(tmp_path_factory.mktemp("tiny"), None, texts, TAX, vocab_size=400,
                                    hidden_size=32, num_layers=1, num_heads=2, num_kv_heads=1,
                                    intermediate_size=64, max_positions=256, seed=0)
-    return student.load_student(path)
+    return student.load_student(path, "float32")
 
 
 def test_tokenizer_round_trips_and_speaks_chatml(tiny):
@@ -116,7 +116,7 @@ def test_generation_is_batched_and_greedy_is_deterministic(tiny):
 def test_label_loglik_scoring_always_answers_within_the_taxonomy(tiny):
     model, tok = tiny
     msgs = [[{"role": "user", "content": "User u1\nBio: nurse"}], [{"role": "user", "content": "User u2\nBio: dorm"}]]
-    t = student.label_loglik_table(model, tok, msgs, ["u1", "u2"], TAX, batch_size=4)
+    t = student.label_loglik_table(model, tok, msgs, ["u1", "u2"], TAX)
     assert len(t) == 2 * len(TAX) and t["ok"].all()
     for row in t.itertuples():
         assert row.label in TAX[row.attribute].labels and 1 / len(TAX[row.attribute].labels) <= row.confidence <= 1
@@ -139,3 +139,25 @@ def test_gpu_lora_sft_on_a_small_qwen3(tmp_path):
     assert c["loss"][-1] < c["loss"][0]
     model, tok = student.load_student(r["path"], "bfloat16")
     assert len(student.generate(model.cuda(), tok, [ex[0]["prompt"]], 1, 16)) == 1
+
+
+def test_label_loglik_with_a_cached_prefix_equals_scoring_each_full_sequence(tiny):
+    import torch
+
+    model, tok = tiny
+    msgs = [[{"role": "user", "content": "User u1\nBio: nurse"}]]
+    t = student.label_loglik_table(model, tok, msgs, ["u1"], TAX).set_index("attribute")
+    attr = TAX["age"]
+    q = [{"role": "user", "content": msgs[0][0]["content"] + "\n\nWhich age label fits this user? Options: "
+          + ", ".join(attr.labels) + ". Answer with the label only."}]
+    prefix = tok.apply_chat_template(q, tokenize=False, add_generation_prompt=True)
+    n = len(tok(prefix, add_special_tokens=False)["input_ids"])
+    scores = []
+    for lab in attr.labels:
+        ids = torch.tensor([tok(prefix, add_special_tokens=False)["input_ids"] + tok(lab, add_special_tokens=False)["input_ids"]])
+        with torch.no_grad():
+            logp = torch.log_softmax(model(input_ids=ids).logits[0, :-1].float(), -1)
+        scores.append(sum(float(logp[j - 1, ids[0, j]]) for j in range(n, ids.shape[1])))
+    assert t.loc["age", "label"] == attr.labels[int(np.argmax(scores))]
+    p = np.exp(np.array(scores) - max(scores))
+    assert t.loc["age", "confidence"] == pytest.approx(p.max() / p.sum(), rel=1e-4)
