@@ -326,13 +326,17 @@ def prepare(profile: str, p: Mapping) -> dict:
 
 
 def variants(p: Mapping) -> dict[str, tuple[str, int]]:
-    """The students a profile trains: ``name -> (label source, steps)``; ``sft`` is the main one.
+    """The students a profile trains: ``name -> (label source, steps)``; ``sft`` is the main one,
+    then one per label source unless ``sft_ablation_steps`` is 0.
 
     >>> variants({"sft_label_source": "majority", "sft_steps": 9, "sft_ablation_steps": 2})["ablation_weighted"]
     ('weighted', 2)
+    >>> list(variants({"sft_label_source": "majority", "sft_steps": 9, "sft_ablation_steps": 0}))
+    ['sft']
     """
     out = {"sft": (p["sft_label_source"], p["sft_steps"])}
-    out.update({f"ablation_{src}": (src, p["sft_ablation_steps"]) for src in LABEL_SOURCES})
+    if p["sft_ablation_steps"]:
+        out.update({f"ablation_{src}": (src, p["sft_ablation_steps"]) for src in LABEL_SOURCES})
     return out
 
 
