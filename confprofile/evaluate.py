@@ -176,7 +176,10 @@ def cost_curve(ann: pd.DataFrame, rules: Mapping[str, voting.VoteRule],
 
 def _f1_parts(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, users: list[str]):
     """Per attribute, one-hot gold and prediction matrices (users x labels); abstentions and
-    labels outside the taxonomy are all-zero prediction rows, users missing from ``pred`` abstain."""
+    labels outside the taxonomy are all-zero prediction rows, users missing from ``pred`` abstain,
+    and so do pairs a vote table did not keep (``kept`` false), as in ``vote_report``."""
+    if "kept" in pred.columns:
+        pred = pred.assign(label=pred["label"].where(pred["kept"].astype(bool), None))
     merged = gold.merge(pred[["user_id", "attribute", "label"]], on=["user_id", "attribute"], how="left")
     row = {u: i for i, u in enumerate(users)}
     out = []
@@ -212,7 +215,7 @@ def paired_bootstrap(pred_a: pd.DataFrame, pred_b: pd.DataFrame, gold: pd.DataFr
 
     Both prediction tables (``user_id, attribute, label``) are scored on the same resampled
     users (drawn with replacement from gold's users, ``n_boot`` times, with a generator seeded
-    by ``repro.derive_seed(seed, "paired_bootstrap")``). Returns ``{"diff": the difference on
+    by ``repro.derive_seed(seed, "paired_bootstrap")``). Returns ``{"delta": the difference on
     all users, "ci": [lo, hi] percentile interval at ``level``, "n_users", "n_boot"}``.
 
     >>> from confprofile.taxonomy import parse_taxonomy
@@ -221,7 +224,7 @@ def paired_bootstrap(pred_a: pd.DataFrame, pred_b: pd.DataFrame, gold: pd.DataFr
     >>> gold = pd.DataFrame({"user_id": ["u", "v"], "attribute": ["g", "g"], "gold": ["x", "y"]})
     >>> right, wrong = gold.assign(label=gold["gold"]), gold.assign(label=["y", "x"])
     >>> paired_bootstrap(right, wrong, gold, tax, n_boot=50, seed=0)  # 100 - 0 on any resample
-    {'diff': 100.0, 'ci': [100.0, 100.0], 'n_users': 2, 'n_boot': 50}
+    {'delta': 100.0, 'ci': [100.0, 100.0], 'n_users': 2, 'n_boot': 50}
     """
     users = sorted(gold["user_id"].unique().tolist())
     n = len(users)
@@ -229,12 +232,14 @@ def paired_bootstrap(pred_a: pd.DataFrame, pred_b: pd.DataFrame, gold: pd.DataFr
         raise ValueError("paired_bootstrap: gold has no users")
     a, b = _f1_parts(pred_a, gold, taxonomy, users), _f1_parts(pred_b, gold, taxonomy, users)
     full = np.ones((1, n))
-    diff = float((_avg_macro_f1(a, full) - _avg_macro_f1(b, full))[0])
+    delta = float((_avg_macro_f1(a, full) - _avg_macro_f1(b, full))[0])
     draws = np.random.default_rng(derive_seed(seed, "paired_bootstrap")).multinomial(n, np.full(n, 1.0 / n),
                                                                                      size=n_boot)
     d = _avg_macro_f1(a, draws.astype(float)) - _avg_macro_f1(b, draws.astype(float))
     lo, hi = np.percentile(d, [50 * (1 - level), 50 * (1 + level)])
-    return {"diff": diff, "ci": [float(lo), float(hi)], "n_users": n, "n_boot": int(n_boot)}
+    return {"delta": delta, "ci": [float(lo), float(hi)], "n_users": n, "n_boot": int(n_boot)}
+
+
 def quasi_label_accuracy(quasi: pd.DataFrame, gold: pd.DataFrame) -> dict:
     """TTRL's *label accuracy* (monitoring only, never fed to training): the share of voted
     quasi labels (``label`` not None) that equal gold, overall and per attribute, and the share
@@ -290,3 +295,36 @@ def accuracy_by_consensus(quasi: pd.DataFrame, band: pd.DataFrame, gold: pd.Data
     acc = [float(hit[idx == b].mean()) if (idx == b).any() else float("nan") for b in range(n_bins)]
     return {"consensus": [(b + 0.5) / n_bins for b in range(n_bins)], "accuracy": acc,
             "n": [int((idx == b).sum()) for b in range(n_bins)]}
+
+
+# --------------------------------------------------------------------------------------------
+# model predictions (the evaluation harness of notebooks 04-06) and paired intervals
+
+
+def prediction_report(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, n_bins: int = 10) -> dict:
+    """How good a model's parsed predictions are (``confprofile.student.prediction_table``):
+    ``vote_report``'s F1 (per attribute, average), ECE and Brier of the stated confidence over
+    answered pairs, plus macro precision and recall per attribute (averaged), and the shares of
+    pairs that failed to parse and that the model abstained on (``unknown`` or left out).
+    Users missing from ``pred`` count as parse failures. A vote table (``kept``, no ``ok``) is
+    read as a model that abstains where ``kept`` is false.
+    """
+    if "ok" not in pred.columns:
+        answered = pred["kept"].astype(bool) & pred["label"].notna()
+        pred = pred.assign(label=pred["label"].where(answered, None), ok=answered, abstained=~answered)
+    p = gold[["user_id", "attribute"]].merge(pred, on=["user_id", "attribute"], how="left")
+    ok = p["ok"].fillna(False).astype(bool)
+    abstained = p["abstained"].fillna(False).astype(bool) if "abstained" in p else pd.Series(False, index=p.index)
+    rep = vote_report(p.assign(kept=ok & p["label"].notna()), gold, taxonomy, n_bins)
+    prec, rec = {}, {}
+    j = gold.merge(p[["user_id", "attribute", "label"]], on=["user_id", "attribute"], how="left")
+    for attr in taxonomy:
+        m = j[j["attribute"] == attr.name]
+        present = [lab for lab in attr.labels if lab in set(m["gold"])]
+        pc = metrics.per_class(m["gold"].tolist(), m["label"].where(m["label"].notna(), None).tolist(), present)
+        prec[attr.name] = 100.0 * float(np.mean([c["precision"] for c in pc.values()])) if pc else float("nan")
+        rec[attr.name] = 100.0 * float(np.mean([c["recall"] for c in pc.values()])) if pc else float("nan")
+    return {**rep, "precision": prec, "recall": rec, "avg_precision": float(np.nanmean(list(prec.values()))),
+            "avg_recall": float(np.nanmean(list(rec.values()))),
+            "parse_failure_rate": float((~ok & ~abstained).mean()), "abstention_rate": float(abstained.mean()),
+            "n_users": int(gold["user_id"].nunique())}

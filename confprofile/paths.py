@@ -80,3 +80,14 @@ def pseudo_labels_path(profile: str, split: str = "pool") -> Path:
 def rl_dir(profile: str) -> Path:
     """Confidence-guided RL: cached rollouts and one checkpoint folder per variant."""
     return run_dir(profile) / "rl"
+
+
+def sft_dir(profile: str) -> Path:
+    """Student training: tokenizer, SFT data and one checkpoint folder per variant."""
+    return run_dir(profile) / "sft"
+
+
+def predictions_path(profile: str, model: str) -> Path:
+    """A model's parsed test predictions (one row per user and attribute), written once by the
+    evaluation harness and read by later notebooks instead of generating again."""
+    return run_dir(profile) / "predictions" / f"{model}.parquet"

@@ -140,3 +140,12 @@ def threshold_curves(curves: Mapping[str, Mapping[str, Sequence[float]]], ax_pr,
     ax_f1.set(xlabel="confidence threshold", ylabel="avg macro-F1", title="F1 against threshold")
     ax_pr.legend(fontsize=8)
     ax_f1.legend(fontsize=8)
+def training_curves(curves: Mapping[str, Mapping[str, Sequence[float]]], ax, key: str = "loss",
+                    title: str = "") -> None:
+    """One line per run of ``curves[run][key]`` against ``curves[run]["step"]`` (``sft.curves``)."""
+    for name, c in curves.items():
+        ax.plot(c["step"], c[key], label=name)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel(key.replace("_", " "))
+    ax.set_title(title)
+    ax.legend(fontsize=8)

@@ -342,8 +342,8 @@ def train_grpo(model_path: str | Path, rows: Sequence[dict], taxonomy: Taxonomy,
 
     The final model goes to ``output_dir/final``; a finished run is reused as it is, a killed
     one resumes from its last ``checkpoint-*``. CPU-safe precision when no CUDA device is
-    present (fp32, ``use_cpu``); bf16 on GPU. ``lora``: peft ``LoraConfig`` arguments, or None
-    for full fine-tuning.
+    present (fp32, ``use_cpu``); bf16 on GPU. ``lora``: ``{r, alpha, dropout}`` (``student.lora_config``),
+    or None for full fine-tuning.
     """
     import torch
     from datasets import Dataset
@@ -351,6 +351,7 @@ def train_grpo(model_path: str | Path, rows: Sequence[dict], taxonomy: Taxonomy,
     from trl import GRPOConfig, GRPOTrainer
 
     from confprofile.rewards import reward_funcs
+    from confprofile.student import lora_config
 
     warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)  # trl sets it
     output_dir = Path(output_dir)
@@ -374,14 +375,9 @@ def train_grpo(model_path: str | Path, rows: Sequence[dict], taxonomy: Taxonomy,
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     model = AutoModelForCausalLM.from_pretrained(str(model_path), dtype=torch.bfloat16 if cuda else torch.float32)
-    peft_config = None
-    if lora:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(task_type="CAUSAL_LM", **dict(lora))
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs(reward_names, taxonomy), args=args,
                           train_dataset=Dataset.from_list(list(rows)), processing_class=tok,
-                          peft_config=peft_config)
+                          peft_config=lora_config(lora))
     if not progress:  # no per-step log dicts printed into notebooks
         from transformers import PrinterCallback
 

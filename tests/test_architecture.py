@@ -19,7 +19,7 @@ STAGES = {
     1: ["bench"],                                             # data: the benchmark
     2: ["prompts", "parsing", "teachers", "synthesis"],       # stage 1a: label synthesis
     3: ["voting", "calibration"],                             # stage 1b-c: aggregation
-    4: ["sft", "student"],                                    # stage 2: distillation (SFT), the student
+    4: ["sft", "student", "classical"],                                  # stage 2: distillation (SFT), the student
     5: ["rewards", "rl"],                                     # stage 3: RL with confidence rewards
     6: ["evaluate"],                                          # evaluation against gold (last: reads labels)
     7: ["reproduce"],                                         # the runner

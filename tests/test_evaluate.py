@@ -120,13 +120,13 @@ def test_paired_bootstrap_estimate_equals_the_score_difference(tmp_path):
     a, b = _votes(gold, rng, 0.7), _votes(gold, rng, 0.5)
     out = evaluate.paired_bootstrap(a, b, gold, TAX, n_boot=300, seed=1)
     expect = evaluate.score(a, gold, TAX)["avg_f1"] - evaluate.score(b, gold, TAX)["avg_f1"]
-    assert out["diff"] == pytest.approx(expect, abs=1e-9)
+    assert out["delta"] == pytest.approx(expect, abs=1e-9)
     lo, hi = out["ci"]
     assert lo < expect < hi and lo > 0  # 70% right against 50% right on 120 users: a clear difference
     assert out == evaluate.paired_bootstrap(a, b, gold, TAX, n_boot=300, seed=1)  # seeded
     assert out["ci"] != evaluate.paired_bootstrap(a, b, gold, TAX, n_boot=300, seed=2)["ci"]
     same = evaluate.paired_bootstrap(a, a.sample(frac=1, random_state=0), gold, TAX, n_boot=100, seed=0)
-    assert same["diff"] == 0 and same["ci"] == [0.0, 0.0]  # paired: identical predictions never differ
+    assert same["delta"] == 0 and same["ci"] == [0.0, 0.0]  # paired: identical predictions never differ
 
 
 def test_paired_bootstrap_counts_missing_users_and_abstentions_as_misses(tmp_path):
@@ -135,9 +135,9 @@ def test_paired_bootstrap_counts_missing_users_and_abstentions_as_misses(tmp_pat
     half = right[right["user_id"].isin([f"u{i}" for i in range(15)])]
     abstain = right.assign(label=np.where(right["user_id"].isin(half["user_id"]), right["label"], None))
     out = evaluate.paired_bootstrap(half, abstain, gold, TAX, n_boot=50, seed=0)
-    assert out["diff"] == 0 and out["ci"] == [0.0, 0.0]
+    assert out["delta"] == 0 and out["ci"] == [0.0, 0.0]
     expect = evaluate.score(right, gold, TAX)["avg_f1"] - evaluate.score(half, gold, TAX)["avg_f1"]
-    assert evaluate.paired_bootstrap(right, half, gold, TAX, n_boot=50, seed=0)["diff"] == pytest.approx(expect)
+    assert evaluate.paired_bootstrap(right, half, gold, TAX, n_boot=50, seed=0)["delta"] == pytest.approx(expect)
 
 
 def test_cost_curve_uses_the_first_k_samples(tmp_path):

@@ -1,4 +1,5 @@
-"""Label-free is label-free: teacher, synthesis, voting and calibration code never reads gold.
+"""Label-free is label-free: teacher, synthesis, voting, calibration and distillation code never
+reads gold.
 
 Two checks: a static one over the source of every label-free module (no import of the
 evaluation or generator modules, no mention of gold), and a run of the whole label-free path
@@ -16,7 +17,8 @@ from confprofile.taxonomy import load_taxonomy
 
 PKG = Path(__file__).resolve().parent.parent / "confprofile"
 LABEL_FREE = sorted((PKG / "teachers").glob("*.py")) + [
-    PKG / f"{m}.py" for m in ("prompts", "parsing", "synthesis", "voting", "calibration", "monitor", "rl", "rewards")]
+    PKG / f"{m}.py" for m in ("prompts", "parsing", "synthesis", "voting", "calibration", "monitor",
+                              "sft", "student", "classical", "rl", "rewards")]
 FORBIDDEN = ("confprofile.evaluate", "confprofile.bench")
 
 

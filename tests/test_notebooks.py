@@ -83,7 +83,50 @@ def check_03(root: Path) -> None:
     assert len(lines) == p["n_pool"] and all(len(json.loads(x)["attributes"]) == 6 for x in lines)
 
 
-CHECKS = {"01_taxonomy_exploration": check_01, "02_label_synthesis": check_02, "03_voting_and_calibration": check_03}
+def check_04(root: Path) -> None:
+    r = results(root, "04_sft_distillation")
+    c = r["claims"]
+    for key in ("sft_minus_base_f1", "sft_minus_classical_f1", "sft_minus_pseudo_labels_f1"):
+        lo, hi = c[f"{key}_ci"]
+        assert lo <= c[key] <= hi, key
+    assert c["best_label_source"] in ("best_single", "majority", "weighted", "weighted_calibrated")
+    assert r["rule_agreement_with_03"] == 1.0
+    assert set(r["training"]) == {"sft"} | {f"ablation_{s}" for s in ("best_single", "majority", "weighted",
+                                                                       "weighted_calibrated")}
+    for name, t in r["training"].items():
+        assert t["curves"]["loss"][-1] < t["curves"]["loss"][0], name
+    p = smoke()
+    assert r["training"]["sft"]["steps"] == p["sft_steps"]
+    for name in ("base", "sft", "classical", "pseudo_labels"):
+        assert (root / "runs" / "smoke" / "predictions" / f"{name}.parquet").is_file()
+        assert r["table"][name]["n_users"] == p["n_test"]
+    assert r["table"]["sft"]["parse_failure_rate"] < 0.2 and c["sft_minus_base_f1_ci"][0] > 0
+    for name in ("04_training_curves", "04_comparison", "04_reliability"):
+        assert (root / "figures" / "smoke" / f"{name}.png").stat().st_size > 5000
+
+
+def check_05(root: Path) -> None:
+    r, p = results(root, "05_confidence_guided_rl"), smoke()
+    c = r["claims"]
+    for key in ("rl_minus_sft_f1", "rl_minus_ttrl_f1", "no_filter_minus_full_f1", "majority_quasi_gt_minus_full_f1",
+                "unweighted_reward_minus_full_f1"):
+        lo, hi = c[f"{key}_ci"]
+        assert lo <= hi and -100 < c[key] < 100, key
+    assert r["n_users"] == {"train": p["rl_users"], "heldout": p["rl_heldout_users"], "test": p["n_test"]}
+    for rule, counts in r["band_counts"].items():
+        assert sum(counts.values()) == p["rl_users"], rule
+    assert 0.0 <= r["monitor"]["weighted"]["accuracy"] <= 1.0 and 0.0 <= r["monitor"]["weighted"]["reward_accuracy"] <= 1.0
+    for name in p["rl_variants"]:
+        assert (root / "runs" / "smoke" / "predictions" / f"rl_{name}.parquet").is_file()
+        assert r["table"][f"rl_{name}"]["n_users"] == p["n_test"]
+        assert r["curves"][name]["step"][-1] == p["rl_steps"]
+        assert r["chosen_step"][name] in {int(s) for s in r["heldout_agreement"][name]}
+    for name in ("05_band", "05_training"):
+        assert (root / "figures" / "smoke" / f"{name}.png").stat().st_size > 5000
+
+
+CHECKS = {"01_taxonomy_exploration": check_01, "02_label_synthesis": check_02, "03_voting_and_calibration": check_03,
+          "04_sft_distillation": check_04, "05_confidence_guided_rl": check_05}
 
 
 @pytest.mark.slow

@@ -1,0 +1,365 @@
+"""Distillation (stage 1d): SFT data from pseudo-labels, label sources, and student training.
+
+Data. One example per pool user. Prompt: the user record in a compact rendering
+(``records.render_record`` with the profile's smaller ``max_chars``/``max_items``), optionally
+after the teachers' system prompt (taxonomy and output format; used for a pretrained student,
+which must be told the labels; a student trained from scratch learns them from the targets).
+Target: the profile in the teachers' own JSON format, so the teachers' parser reads student
+answers too::
+
+    {"age": {"label": "25_34", "confidence": 0.8, "rationale": "..."}, "gender": {...}, ...}
+
+``rationale`` (the highest-confidence agreeing teacher's rationale, cut to a length) only when
+asked for. Without confidence, every target states ``1.0`` (the parser requires the field), so
+the target carries no confidence information. A pair the calibration dropped (``kept`` false)
+or that got no vote becomes ``{"label": "unknown"}`` where the taxonomy allows an abstention
+(every built-in attribute does), else the attribute is left out: the student learns to abstain
+where its teachers' vote was too weak to keep, and the parser scores that as an abstention.
+
+Label sources (the ablation), each computed label-free from the annotation tables:
+
+- ``weighted_calibrated`` (default): notebook 03's pseudo-labels file for the pool; on another
+  split, the same rule recomputed (``source_votes``).
+- ``weighted``: the confidence-weighted vote with label-free teacher weights, uncalibrated
+  (notebook 03's chosen rule on the built-in benchmark), every voted pair kept.
+- ``majority``: ``voting.majority_vote`` over every teacher sample.
+- ``best_single``: the teacher whose answers agree most often with the other teachers' vote
+  (``best_teacher``; no labels), its own samples combined by majority (self-consistency).
+
+Training: ``trl.SFTTrainer`` on prompt-completion pairs; loss on prompt and completion for a
+student trained from scratch (it must learn the language of the records too), completion-only
+for a pretrained one. Checkpoints under ``runs/<p>/sft/<variant>/``; a killed run resumes from
+its last checkpoint; a finished one (``final/``) is reused and trains nothing.
+
+This module is label-free: it never opens a true-label file nor imports the evaluation code.
+
+>>> from dataclasses import replace
+>>> from confprofile.taxonomy import load_taxonomy
+>>> tax = load_taxonomy()
+>>> two = replace(tax, attributes=(tax["gender"], tax["age"]))
+>>> attrs = {"gender": {"label": "female", "confidence": 0.83, "kept": True, "rationales": ["makeup"]},
+...          "age": {"label": "25_34", "confidence": 0.41, "kept": False, "rationales": []}}
+>>> target_text(attrs, two, rationale_chars=0, confidence=True)
+'{"gender": {"label": "female", "confidence": 0.8}, "age": {"label": "unknown", "confidence": 0.4}}'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from confprofile import calibration, monitor, paths, prompts, records, voting
+from confprofile.repro import derive_seed
+from confprofile.taxonomy import UNKNOWN, Taxonomy
+
+LABEL_SOURCES = ("best_single", "majority", "weighted", "weighted_calibrated")
+WEIGHTED_RULE = {"norm": "none"}
+"""The weighted vote of ``weighted`` and ``weighted_calibrated``: raw confidences, times teacher
+weights from ``voting.teacher_reliability`` fitted on the pool (notebook 03's default rule)."""
+
+
+# --------------------------------------------------------------------------------------------
+# prompts and targets
+
+
+def student_messages(record: dict, taxonomy: Taxonomy, max_chars: int, max_items: int,
+                     system_prompt: bool) -> list[dict]:
+    """The chat prompt of one user: the compact record, after the teachers' system prompt if asked.
+
+    >>> from confprofile.taxonomy import load_taxonomy
+    >>> student_messages({"user_id": "u1", "bio": "nurse"}, load_taxonomy(), 100, 2, False)
+    [{'role': 'user', 'content': 'User u1\\nBio: nurse'}]
+    """
+    msgs = [{"role": "user", "content": records.render_record(record, max_items=max_items, max_chars=max_chars)}]
+    if system_prompt:
+        msgs.insert(0, {"role": "system", "content": prompts.system_prompt(taxonomy)})
+    return msgs
+
+
+def target_text(attributes: Mapping[str, Mapping], taxonomy: Taxonomy, rationale_chars: int,
+                confidence: bool) -> str:
+    """The target JSON of one user from its pseudo-label record's ``attributes``.
+
+    ``rationale_chars`` > 0 adds the first agreeing rationale, cut to that many characters;
+    ``confidence`` false states 1.0 everywhere. Confidences are rounded to one decimal (short
+    answers; a tenth is finer than any calibration we can check on 1,000 users).
+
+    >>> from dataclasses import replace
+    >>> from confprofile.taxonomy import load_taxonomy
+    >>> tax = replace(load_taxonomy(), attributes=(load_taxonomy()["gender"],))
+    >>> a = {"gender": {"label": "male", "confidence": 0.66, "kept": True, "rationales": ["beard, football"]}}
+    >>> target_text(a, tax, rationale_chars=5, confidence=False)
+    '{"gender": {"label": "male", "confidence": 1.0, "rationale": "beard"}}'
+    >>> target_text({}, tax, 0, True)  # no vote at all: an abstention
+    '{"gender": {"label": "unknown", "confidence": 0.0}}'
+    """
+    out = {}
+    for attr in taxonomy:
+        a = attributes.get(attr.name) or {}
+        conf = a.get("confidence")
+        conf = 0.0 if conf is None or (isinstance(conf, float) and math.isnan(conf)) else float(conf)
+        label = a.get("label") if a.get("kept") and a.get("label") else UNKNOWN
+        if label == UNKNOWN and not attr.allow_unknown:
+            continue
+        entry = {"label": label, "confidence": round(conf, 1) if confidence else 1.0}
+        if rationale_chars > 0 and label != UNKNOWN and a.get("rationales"):
+            entry["rationale"] = str(a["rationales"][0])[:rationale_chars]
+        out[attr.name] = entry
+    return json.dumps(out, ensure_ascii=False)
+
+
+def sft_examples(recs: Sequence[dict], pseudo: Sequence[dict], taxonomy: Taxonomy, max_chars: int,
+                 max_items: int, system_prompt: bool, rationale_chars: int, confidence: bool) -> list[dict]:
+    """Prompt-completion examples (trl's conversational format), one per user with a record.
+
+    ``pseudo`` is a list of pseudo-label records (``{"user_id", "attributes"}``); users without
+    one are skipped. Raises on a pseudo-label user that has no record (the files disagree).
+    """
+    by_id = {r["user_id"]: r for r in recs}
+    out = []
+    for p in pseudo:
+        uid = p["user_id"]
+        if uid not in by_id:
+            raise KeyError(f"pseudo-labels name user {uid!r}, which is not in the records")
+        out.append({"user_id": uid,
+                    "prompt": student_messages(by_id[uid], taxonomy, max_chars, max_items, system_prompt),
+                    "completion": [{"role": "assistant", "content": target_text(
+                        p["attributes"], taxonomy, rationale_chars, confidence)}]})
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# label sources
+
+
+def best_teacher(ann_pool: pd.DataFrame) -> str:
+    """The teacher whose answers agree most often with the others' weighted vote on the pool
+    (no labels): ``voting.teacher_reliability`` (agreement per answer) times the share of its
+    samples that answer at all, so a teacher is not chosen for abstaining where it is unsure.
+
+    >>> ann = pd.DataFrame({"user_id": ["u1"] * 3 + ["u2"] * 3, "attribute": ["age"] * 6,
+    ...                     "teacher": ["a", "b", "c"] * 2, "confidence": [0.8] * 6,
+    ...                     "label": ["x", "x", "unknown", "y", "y", "y"]})
+    >>> best_teacher(ann)  # c agrees whenever it answers, but answers half the time
+    'a'
+    """
+    r = voting.teacher_reliability(ann_pool, norm=WEIGHTED_RULE["norm"])
+    answered = voting.valid_votes(ann_pool).groupby("teacher").size() / ann_pool.groupby("teacher").size()
+    score = (r * answered.reindex(r.index).fillna(0.0)).sort_index()
+    return str(score.sort_values(ascending=False, kind="mergesort").index[0])
+
+
+def source_votes(ann_pool: pd.DataFrame, ann: pd.DataFrame, source: str, coverage: float,
+                 prior_strength: float) -> pd.DataFrame:
+    """The vote table (``voting.VOTE_COLUMNS``) of ``ann`` under a label source; everything that
+    is fitted (teacher weights, best teacher, prior correction, class thresholds) is fitted on
+    ``ann_pool``, so a test split is labelled by the pool's rule. Both tables should hold the
+    same teachers (``monitor.complete_teachers``)."""
+    if source == "best_single":
+        t = best_teacher(ann_pool)
+        return voting.majority_vote(ann[ann["teacher"] == t])
+    if source == "majority":
+        return voting.majority_vote(ann)
+    if source not in ("weighted", "weighted_calibrated"):
+        raise ValueError(f"label source must be one of {', '.join(LABEL_SOURCES)}, got {source!r}")
+    kw = dict(WEIGHTED_RULE, teacher_weights=voting.teacher_reliability(ann_pool, **WEIGHTED_RULE))
+    scores = voting.vote_scores(ann, **kw)
+    if source == "weighted":
+        return voting.votes_from_scores(scores)
+    pool_scores = voting.vote_scores(ann_pool, **kw)
+    prior = calibration.fit_prior_correction(pool_scores, strength=prior_strength)
+    thresholds = calibration.fit_class_thresholds(prior.transform(pool_scores), coverage=coverage)
+    return calibration.apply_thresholds(prior.transform(scores), thresholds)
+
+
+def pseudo_labels(profile: str, ann_pool: pd.DataFrame, source: str, coverage: float,
+                  prior_strength: float) -> list[dict]:
+    """Pseudo-label records of the pool under a label source; ``weighted_calibrated`` reads
+    notebook 03's file (``runs/<p>/pseudo_labels/pool.jsonl``), the others vote here."""
+    if source == "weighted_calibrated":
+        return [obj for _, obj in records.read_jsonl(paths.pseudo_labels_path(profile, "pool"))]
+    votes = source_votes(ann_pool, ann_pool, source, coverage, prior_strength)
+    return voting.pseudo_label_records(voting.agreeing_rationales(ann_pool, votes, max_n=3))
+
+
+def records_as_votes(pseudo: Sequence[dict]) -> pd.DataFrame:
+    """Pseudo-label records back to a vote table (``user_id, attribute, label, confidence, kept``)."""
+    rows = [{"user_id": p["user_id"], "attribute": a, "label": v.get("label"),
+             "confidence": math.nan if v.get("confidence") is None else float(v["confidence"]),
+             "kept": bool(v.get("kept"))}
+            for p in pseudo for a, v in p["attributes"].items()]
+    return pd.DataFrame(rows, columns=["user_id", "attribute", "label", "confidence", "kept"])
+
+
+# --------------------------------------------------------------------------------------------
+# training
+
+
+def _on_cpu() -> bool:
+    import torch
+
+    return not torch.cuda.is_available()
+
+
+def train(model, tokenizer, examples: Sequence[dict], out_dir: str | Path, *, max_steps: int, batch_size: int,
+          grad_accum: int, learning_rate: float, warmup_ratio: float, weight_decay: float, max_length: int,
+          completion_only_loss: bool, seed: int, save_steps: int, logging_steps: int,
+          lora: Mapping | None, gradient_checkpointing: bool, progress: bool | None) -> dict:
+    """Train ``model`` on ``examples`` with ``trl.SFTTrainer``; resume or reuse where possible.
+
+    ``out_dir/final`` holds the trained model, its tokenizer and ``train_log.json`` (the trainer's
+    log history: loss and learning rate per logging step). If it exists, nothing is trained and
+    the saved log is returned. Else, if ``out_dir`` holds a checkpoint (a killed run), training
+    continues from the last one. ``lora``: peft LoRA settings (``r``, ``alpha``, ``dropout``), or
+    None for full fine-tuning. ``progress`` None: bars and log lines only in a terminal (quiet under
+    papermill). Returns ``{"log_history", "train_runtime", "resumed_from",
+    "reused", "path"}``.
+    """
+    from datasets import Dataset
+    from transformers.trainer_callback import PrinterCallback
+
+    from confprofile import student
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import SFTConfig, SFTTrainer
+
+    out_dir = Path(out_dir)
+    final = out_dir / "final"
+    if (final / "train_log.json").is_file():
+        return {**json.loads((final / "train_log.json").read_text(encoding="utf-8")), "reused": True,
+                "path": str(final)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cpu = _on_cpu()
+    progress = student.quiet_unless_terminal(progress)
+    cfg = SFTConfig(
+        output_dir=str(out_dir), max_steps=max_steps, per_device_train_batch_size=batch_size,
+        gradient_accumulation_steps=grad_accum, learning_rate=learning_rate, lr_scheduler_type="cosine",
+        warmup_steps=float(warmup_ratio), weight_decay=weight_decay, max_length=max_length,
+        completion_only_loss=completion_only_loss, packing=False, seed=derive_seed(seed, "sft", "trainer") % 2**31,
+        data_seed=derive_seed(seed, "sft", "data") % 2**31, logging_steps=logging_steps,
+        save_strategy="steps", save_steps=save_steps, save_total_limit=1, report_to=[],
+        disable_tqdm=not progress, bf16=not cpu, fp16=False, use_cpu=cpu,
+        activation_checkpointing=gradient_checkpointing and not cpu, dataloader_num_workers=0)
+    from confprofile.student import lora_config
+
+    peft_config = lora_config(lora)
+    ds = Dataset.from_list([{"prompt": e["prompt"], "completion": e["completion"]} for e in examples])
+    trainer = SFTTrainer(model=model, args=cfg, train_dataset=ds, processing_class=tokenizer,
+                         peft_config=peft_config)
+    if not progress:
+        trainer.remove_callback(PrinterCallback)
+    last = get_last_checkpoint(str(out_dir)) if any(out_dir.glob("checkpoint-*")) else None
+    out = trainer.train(resume_from_checkpoint=last)
+    trainer.save_model(str(final))
+    log = {"log_history": [h for h in trainer.state.log_history if "loss" in h],
+           "train_runtime": float(out.metrics.get("train_runtime", float("nan"))),
+           "resumed_from": Path(last).name if last else None}
+    if trainer.is_world_process_zero():  # one writer under accelerate/DeepSpeed
+        tokenizer.save_pretrained(str(final))
+        (final / "train_log.json").write_text(json.dumps(log, indent=1), encoding="utf-8")
+    return {**log, "reused": False, "path": str(final)}
+
+
+def curves(log_history: Sequence[Mapping]) -> dict[str, list[float]]:
+    """Loss and learning-rate curves from a trainer log history.
+
+    >>> curves([{"step": 10, "loss": 2.5, "learning_rate": 1e-3}, {"step": 20, "loss": 2.0, "learning_rate": 5e-4}])
+    {'step': [10, 20], 'loss': [2.5, 2.0], 'learning_rate': [0.001, 0.0005]}
+    """
+    h = [x for x in log_history if "loss" in x]
+    return {"step": [int(x["step"]) for x in h], "loss": [float(x["loss"]) for x in h],
+            "learning_rate": [float(x.get("learning_rate", math.nan)) for x in h]}
+
+
+# --------------------------------------------------------------------------------------------
+# one profile's students, from the notebook or from a launcher
+
+
+def prepare(profile: str, p: Mapping) -> dict:
+    """Sets torch's thread count (``torch_threads``; 0 keeps torch's default), and returns
+    everything a profile's students are trained from: taxonomy, records, annotations (the
+    teachers that labelled every user), pseudo-labels and SFT examples per label source, and the
+    untrained student's location (``base_path``; ``base_fresh``: built just now)."""
+    import torch
+
+    from confprofile import student
+    from confprofile.taxonomy import load_taxonomy
+
+    if p["torch_threads"]:  # 1 thread was 4x faster than 2 on a 2-core machine shared with other jobs
+        torch.set_num_threads(p["torch_threads"])
+    taxonomy = load_taxonomy()
+    recs = {split: records.read_records(paths.records_path(profile, split)) for split in ("pool", "test")}
+    ann = {split: records.load_annotations(profile, split) for split in ("pool", "test")}
+    teachers = monitor.complete_teachers(ann["pool"])
+    ann = {split: a[a["teacher"].isin(teachers)] for split, a in ann.items()}
+    pseudo = {src: pseudo_labels(profile, ann["pool"], src, p["coverage"], p["prior_strength"])
+              for src in LABEL_SOURCES}
+    data_kw = dict(max_chars=p["sft_max_chars"], max_items=p["sft_max_items"], system_prompt=p["sft_system_prompt"],
+                   rationale_chars=p["sft_rationale_chars"], confidence=p["sft_confidence"])
+    examples = {src: sft_examples(recs["pool"], ps, taxonomy, **data_kw) for src, ps in pseudo.items()}
+    base_path, base_fresh = student.base_student(
+        paths.sft_dir(profile) / "base", p["student_model"],
+        [e["prompt"][-1]["content"] for e in examples[p["sft_label_source"]]], taxonomy, p["student_vocab_size"],
+        p["student_hidden"], p["student_layers"], p["student_heads"], p["student_kv_heads"], p["student_ffn"],
+        p["sft_max_length"], p["seed"])
+    return {"taxonomy": taxonomy, "records": recs, "ann": ann, "teachers": teachers, "pseudo": pseudo,
+            "data_kw": data_kw, "examples": examples, "base_path": base_path, "base_fresh": base_fresh}
+
+
+def variants(p: Mapping) -> dict[str, tuple[str, int]]:
+    """The students a profile trains: ``name -> (label source, steps)``; ``sft`` is the main one,
+    then one per label source unless ``sft_ablation_steps`` is 0.
+
+    >>> variants({"sft_label_source": "majority", "sft_steps": 9, "sft_ablation_steps": 2})["ablation_weighted"]
+    ('weighted', 2)
+    >>> list(variants({"sft_label_source": "majority", "sft_steps": 9, "sft_ablation_steps": 0}))
+    ['sft']
+    """
+    out = {"sft": (p["sft_label_source"], p["sft_steps"])}
+    if p["sft_ablation_steps"]:
+        out.update({f"ablation_{src}": (src, p["sft_ablation_steps"]) for src in LABEL_SOURCES})
+    return out
+
+
+def train_variant(profile: str, p: Mapping, name: str, prep: Mapping) -> dict:
+    """Train (or resume, or reuse) one of ``variants(p)`` under ``runs/<p>/sft/<name>/``."""
+    from confprofile import student
+
+    source, steps = variants(p)[name]
+    model, tok = student.load_student(prep["base_path"], p["student_dtype"])
+    return train(model, tok, prep["examples"][source], paths.sft_dir(profile) / name, max_steps=steps,
+                 batch_size=p["sft_batch_size"], grad_accum=p["sft_grad_accum"], learning_rate=p["sft_learning_rate"],
+                 warmup_ratio=p["sft_warmup_ratio"], weight_decay=p["sft_weight_decay"], max_length=p["sft_max_length"],
+                 completion_only_loss=p["sft_completion_only_loss"], seed=derive_seed(p["seed"], "sft", name),
+                 save_steps=p["sft_save_steps"], logging_steps=p["sft_logging_steps"], lora=p["sft_lora"],
+                 gradient_checkpointing=True, progress=None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Train a profile's students outside the notebook (e.g. under ``accelerate launch`` on
+    several GPUs); notebook 04 then finds them finished and reuses them."""
+    import argparse
+
+    from confprofile.params import load_params
+
+    ap = argparse.ArgumentParser(prog="python -m confprofile.sft", description=main.__doc__)
+    ap.add_argument("--profile", default="gpu")
+    ap.add_argument("--variant", action="append", metavar="NAME",
+                    help="sft (the main student) or ablation_<source>; repeatable; default: all")
+    a = ap.parse_args(argv)
+    p = load_params(a.profile)
+    prep = prepare(a.profile, p)
+    for name in a.variant or list(variants(p)):
+        r = train_variant(a.profile, p, name, prep)
+        print(f"{name}: {'reused' if r['reused'] else 'trained'} -> {r['path']}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    from confprofile.errors import run_cli
+
+    sys.exit(run_cli(main))
