@@ -91,8 +91,9 @@ def check_04(root: Path) -> None:
         assert lo <= c[key] <= hi, key
     assert c["best_label_source"] in ("best_single", "majority", "weighted", "weighted_calibrated")
     assert r["rule_agreement_with_03"] == 1.0
-    assert set(r["training"]) == {"sft"} | {f"ablation_{s}" for s in ("best_single", "majority", "weighted",
-                                                                       "weighted_calibrated")}
+    arms = {f"ablation_{s}" for s in ("best_single", "majority", "weighted", "weighted_calibrated")}
+    assert set(r["training"]) == {"sft"} | (arms if smoke()["sft_ablation_steps"] else set())
+    assert c["label_source_student"] == ("llm" if smoke()["sft_ablation_steps"] else "classical")
     for name, t in r["training"].items():
         assert t["curves"]["loss"][-1] < t["curves"]["loss"][0], name
     p = smoke()
