@@ -335,7 +335,7 @@ def train_grpo(model_path: str | Path, rows: Sequence[dict], taxonomy: Taxonomy,
                output_dir: str | Path, *, seed: int, max_steps: int, learning_rate: float,
                prompts_per_step: int, num_generations: int, max_completion_length: int,
                temperature: float, beta: float, scale_rewards: str, save_steps: int,
-               logging_steps: int = 1, lora: Mapping | None = None, use_vllm: bool = False,
+               lora: Mapping | None, use_vllm: bool, logging_steps: int = 1,
                vllm_mode: str = "colocate", progress: bool = False) -> dict:
     """GRPO from a saved (SFT) checkpoint on ``rows`` (``grpo_rows``); returns ``{"log_history",
     "reused", "path"}`` (``path``: the final model).

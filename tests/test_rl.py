@@ -112,7 +112,7 @@ def _rows(n):
 
 
 GRPO_KW = dict(seed=0, learning_rate=1e-3, prompts_per_step=2, num_generations=4, max_completion_length=12,
-               temperature=1.0, beta=0.0, scale_rewards="batch", save_steps=2)
+               temperature=1.0, beta=0.0, scale_rewards="batch", save_steps=2, lora=None, use_vllm=False)
 
 
 @pytest.mark.slow
@@ -163,3 +163,11 @@ def test_train_grpo_runs_resumes_and_reuses(tiny_model, tmp_path):
     steps2 = [h for h in hist2 if "reward" in h]
     assert [h["step"] for h in steps2] == [1, 2, 3, 4]
     assert steps2[:2] == steps  # steps 1-2 come from the checkpoint, not from training again
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_grpo_in_bf16_with_lora(tiny_model, tmp_path):
+    """The gpu profile's path: bf16 on CUDA, LoRA adapters (student.lora_config)."""
+    kw = {**GRPO_KW, "lora": {"r": 4, "alpha": 8, "dropout": 0.0}}
+    run = rl.train_grpo(tiny_model, _rows(4), TAX, ["weighted_match", "format"], tmp_path / "gpu", max_steps=2, **kw)
+    assert [h["step"] for h in run["log_history"] if "reward" in h] == [1, 2]
