@@ -109,10 +109,11 @@ def check_04(root: Path) -> None:
 def check_05(root: Path) -> None:
     r, p = results(root, "05_confidence_guided_rl"), smoke()
     c = r["claims"]
-    for key in ("rl_minus_sft_f1", "rl_minus_ttrl_f1", "no_filter_minus_full_f1", "majority_quasi_gt_minus_full_f1",
-                "unweighted_reward_minus_full_f1"):
-        lo, hi = c[f"{key}_ci"]
-        assert lo <= hi and -100 < c[key] < 100, key
+    assert {"rl_minus_sft_f1", "rl_minus_ttrl_f1"} <= set(c)  # the ablation deltas come with their variants
+    for key in [k for k in c if k.endswith("_minus_full_f1") or k.startswith("rl_minus")]:
+        if not key.endswith("_ci"):
+            lo, hi = c[f"{key}_ci"]
+            assert lo <= hi and -100 < c[key] < 100, key
     assert r["n_users"] == {"train": p["rl_users"], "heldout": p["rl_heldout_users"], "test": p["n_test"]}
     for rule, counts in r["band_counts"].items():
         assert sum(counts.values()) == p["rl_users"], rule
