@@ -60,32 +60,34 @@ class Variant:
 
     ``band``: keep only users inside the difficulty band; ``rule``: how rollouts vote the quasi
     label (``"weighted"`` by stated confidence or ``"majority"``); ``weighted_reward``: weight
-    each attribute's reward by its quasi label's confidence (else 1).
+    each attribute's reward by its quasi label's confidence (else 1); ``stage1``: the stage-1
+    pseudo-label joins the vote (worth ``rl_stage1_votes`` rollouts; TTRL has no stage 1).
     """
 
     name: str
     band: bool
     rule: str
     weighted_reward: bool
+    stage1: bool
 
 
 VARIANTS = (
-    Variant("conf_profile", band=True, rule="weighted", weighted_reward=True),
-    Variant("ttrl", band=False, rule="majority", weighted_reward=False),
-    Variant("no_filter", band=False, rule="weighted", weighted_reward=True),
-    Variant("majority_quasi_gt", band=True, rule="majority", weighted_reward=True),
-    Variant("unweighted_reward", band=True, rule="weighted", weighted_reward=False),
+    Variant("conf_profile", band=True, rule="weighted", weighted_reward=True, stage1=True),
+    Variant("ttrl", band=False, rule="majority", weighted_reward=False, stage1=False),
+    Variant("no_filter", band=False, rule="weighted", weighted_reward=True, stage1=True),
+    Variant("majority_quasi_gt", band=True, rule="majority", weighted_reward=True, stage1=True),
+    Variant("unweighted_reward", band=True, rule="weighted", weighted_reward=False, stage1=True),
 )
-"""Conf-Profile's RL, TTRL's (majority vote, no filter, unweighted exact match), and the full
-recipe with each use of confidence removed in turn. Every variant gets the same steps, prompts
-per step and completions per prompt."""
+"""Conf-Profile's RL, TTRL's (majority vote over the rollouts alone, no filter, unweighted exact
+match), and the full recipe with each use of confidence removed in turn. Every variant gets the
+same steps, prompts per step and completions per prompt."""
 
 
 def variant(name: str) -> Variant:
     """The variant called ``name``.
 
     >>> variant("ttrl")
-    Variant(name='ttrl', band=False, rule='majority', weighted_reward=False)
+    Variant(name='ttrl', band=False, rule='majority', weighted_reward=False, stage1=False)
     """
     for v in VARIANTS:
         if v.name == name:
@@ -138,16 +140,6 @@ def cached_rollouts(directory: str | Path, key: str, make) -> pd.DataFrame:
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(path, index=False)
     return table
-
-
-def predict(model_path: str | Path, user_ids: Sequence[str], messages: Sequence[list[dict]], taxonomy: Taxonomy,
-            dtype: str, batch_size: int, max_new_tokens: int) -> pd.DataFrame:
-    """Greedy answers of a saved model, parsed into a prediction table (``student.prediction_table``)."""
-    from confprofile import student
-
-    model, tok = student.load_student(model_path, dtype)
-    texts = student.generate(model, tok, messages, batch_size=batch_size, max_new_tokens=max_new_tokens)
-    return student.prediction_table(user_ids, texts, taxonomy)
 
 
 def _stage1_rows(pseudo: Sequence[Mapping]) -> pd.DataFrame:
@@ -251,15 +243,22 @@ def split_users(user_ids: Sequence[str], n_train: int, n_heldout: int, seed: int
     return sorted(order[:n_train]), sorted(order[n_train:n_train + n_heldout])
 
 
-def variant_rows(v: Variant, prompts: Mapping[str, object], quasi: Mapping[str, pd.DataFrame],
-                 band: Mapping[str, pd.DataFrame], users: Sequence[str]) -> list[dict]:
-    """The training rows of a variant: its rule's quasi labels, its band (or every user in
-    ``users``), its reward weights."""
+def variant_votes(v: Variant, rollouts: pd.DataFrame, stage1: Sequence[Mapping], stage1_votes: float,
+                  band_low: float, band_high: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A variant's quasi ground truth (``quasi_ground_truth`` by its rule, with the stage-1
+    pseudo-labels when it uses them) and its difficulty band (``difficulty_band``)."""
+    quasi = quasi_ground_truth(rollouts, v.rule, stage1 if v.stage1 else None, stage1_votes)
+    return quasi, difficulty_band(quasi, band_low, band_high)
+
+
+def variant_rows(v: Variant, prompts: Mapping[str, object], quasi: pd.DataFrame, band: pd.DataFrame,
+                 users: Sequence[str]) -> list[dict]:
+    """The training rows of a variant: its quasi labels, its band (or every user in ``users``),
+    its reward weights."""
     keep = set(users)
     if v.band:
-        b = band[v.rule]
-        keep &= set(b.loc[b["status"] == "kept", "user_id"])
-    return grpo_rows(prompts, quasi[v.rule], [u for u in users if u in keep], weighted=v.weighted_reward)
+        keep &= set(band.loc[band["status"] == "kept", "user_id"])
+    return grpo_rows(prompts, quasi, [u for u in users if u in keep], weighted=v.weighted_reward)
 
 
 def agreement_with(pred: pd.DataFrame, pseudo: Sequence[Mapping]) -> float:

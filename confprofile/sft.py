@@ -284,13 +284,10 @@ def prepare(profile: str, p: Mapping) -> dict:
     everything a profile's students are trained from: taxonomy, records, annotations (the
     teachers that labelled every user), pseudo-labels and SFT examples per label source, and the
     untrained student's location (``base_path``; ``base_fresh``: built just now)."""
-    import torch
-
     from confprofile import student
     from confprofile.taxonomy import load_taxonomy
 
-    if p["torch_threads"]:  # 1 thread was 4x faster than 2 on a 2-core machine shared with other jobs
-        torch.set_num_threads(p["torch_threads"])
+    student.use_threads(p["torch_threads"])
     taxonomy = load_taxonomy()
     recs = {split: records.read_records(paths.records_path(profile, split)) for split in ("pool", "test")}
     ann = {split: records.load_annotations(profile, split) for split in ("pool", "test")}

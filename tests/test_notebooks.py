@@ -115,9 +115,11 @@ def check_05(root: Path) -> None:
             lo, hi = c[f"{key}_ci"]
             assert lo <= hi and -100 < c[key] < 100, key
     assert r["n_users"] == {"train": p["rl_users"], "heldout": p["rl_heldout_users"], "test": p["n_test"]}
-    for rule, counts in r["band_counts"].items():
-        assert sum(counts.values()) == p["rl_users"], rule
-    assert 0.0 <= r["monitor"]["weighted"]["accuracy"] <= 1.0 and 0.0 <= r["monitor"]["weighted"]["reward_accuracy"] <= 1.0
+    assert set(r["band_counts"]) == set(p["rl_variants"])  # each variant's own vote and band
+    for name, counts in r["band_counts"].items():
+        assert sum(counts.values()) == p["rl_users"], name
+    full = r["monitor"][p["rl_variants"][0]]
+    assert 0.0 <= full["accuracy"] <= 1.0 and 0.0 <= full["reward_accuracy"] <= 1.0
     for name in p["rl_variants"]:
         assert (root / "runs" / "smoke" / "predictions" / f"rl_{name}.parquet").is_file()
         assert r["table"][f"rl_{name}"]["n_users"] == p["n_test"]

@@ -38,6 +38,19 @@ def test_stage1_vote_only_counts_kept_pairs():
     assert rl.quasi_ground_truth(r, "weighted", s1, stage1_votes=0.0).equals(rl.quasi_ground_truth(r, "weighted"))
 
 
+def test_ttrl_votes_from_rollouts_alone_and_the_full_recipe_with_stage1():
+    r = rl.rollout_table(["u"], [[_answer(gender=("male", 0.6)), _answer(gender=("male", 0.5)),
+                                  _answer(gender=("female", 0.5))]], TAX)
+    s1 = [{"user_id": "u", "attributes": {"gender": {"label": "female", "confidence": 0.9, "kept": True}}}]
+    label = {name: rl.variant_votes(rl.variant(name), r, s1, 2.0, 0.5, 0.97)[0].set_index("attribute").loc["gender", "label"]
+             for name in ("ttrl", "conf_profile", "majority_quasi_gt")}
+    assert label == {"ttrl": "male", "conf_profile": "female", "majority_quasi_gt": "female"}
+    assert not rl.variant("ttrl").stage1 and all(v.stage1 for v in rl.VARIANTS if v.name != "ttrl")
+    q, band = rl.variant_votes(rl.variant("no_filter"), r, s1, 2.0, 0.5, 0.97)
+    rows = rl.variant_rows(rl.variant("no_filter"), {"u": "P"}, q, band.assign(status="noise"), ["u"])
+    assert len(rows) == 1  # no band: every user is kept whatever its consensus
+
+
 def test_difficulty_band_drops_unanimous_and_split_users():
     unanimous = [_answer(gender=("male", 0.9))] * 4
     split = [_answer(gender=("male", 0.5)), _answer(gender=("female", 0.5)), "x", "y"]
