@@ -8,7 +8,7 @@ them into tables (pandas frames, saved by ``repro.save_table``) and precomputed 
 
 >>> import pandas as pd
 >>> verdict([0.4, 2.1]), verdict([-1.0, 0.5]), verdict([-3.0, -0.2])
-('ahead', 'not distinguishable', 'behind')
+('ahead of', 'not distinguishable from', 'behind')
 >>> with_interval(1.234, [0.5, 2.0])
 '+1.23 [+0.50, +2.00]'
 """
@@ -35,10 +35,10 @@ NO_ANSWER = "no answer"
 
 
 def verdict(ci: Sequence[float]) -> str:
-    """Which way a paired interval went: ``ahead`` (above 0), ``behind`` (below), else
-    ``not distinguishable``."""
+    """Which way a paired interval of ``a - b`` went, to read "a is ... b": ``ahead of`` (above
+    0), ``behind`` (below 0), else ``not distinguishable from``."""
     lo, hi = ci
-    return "ahead" if lo > 0 else "behind" if hi < 0 else "not distinguishable"
+    return "ahead of" if lo > 0 else "behind" if hi < 0 else "not distinguishable from"
 
 
 def with_interval(delta: float, ci: Sequence[float]) -> str:
@@ -188,7 +188,7 @@ def pipeline_steps(n_pool: int, pool_ann: pd.DataFrame, pseudo: Sequence[Mapping
         "05 RL users drawn (+ held out)": {"kept": rl_counts["drawn"] + rl_counts["heldout"],
                                            "dropped": n_pool - rl_counts["drawn"] - rl_counts["heldout"]},
         "05 RL users trained on (band)": {"kept": rl_counts["trained"], "dropped": rl_counts["drawn"] - rl_counts["trained"]},
-        "06 final answers (test pairs)": {"kept": final_answered, "dropped": len(final_pred) - final_answered},
+        "05 final student answers (test pairs)": {"kept": final_answered, "dropped": len(final_pred) - final_answered},
     }
 
 

@@ -94,7 +94,7 @@ def test_pipeline_steps_count_what_each_stage_kept_and_dropped():
     assert steps["03 pseudo-labels (pool pairs)"] == {"kept": 3, "dropped": 1}
     assert steps["05 RL users drawn (+ held out)"] == {"kept": 6, "dropped": 4}
     assert steps["05 RL users trained on (band)"] == {"kept": 3, "dropped": 1}
-    assert steps["06 final answers (test pairs)"] == {"kept": 13, "dropped": 3}
+    assert steps["05 final student answers (test pairs)"] == {"kept": 13, "dropped": 3}
     assert list(steps)[0] == "01 pool users" and steps["04 SFT examples (users)"]["dropped"] == 0
 
 
