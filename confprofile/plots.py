@@ -23,8 +23,10 @@ def grid(n: int, ncols: int = 3, size: tuple[float, float] = (4.2, 3.0)):
     return fig, list(axes.flat[:n])
 
 
-def bar_shares(shares: Mapping[str, Mapping[str, float]], ax, title: str = "", legend: bool = True) -> None:
-    """Grouped bars: ``shares[series][label]`` (e.g. series = gold / predicted)."""
+def bar_shares(shares: Mapping[str, Mapping[str, float]], ax, title: str = "", legend: bool = True,
+               ylabel: str = "share") -> None:
+    """Grouped bars: ``shares[series][label]`` (e.g. series = gold / predicted, or models' F1
+    per attribute with ``ylabel``)."""
     series = list(shares)
     labels = list(next(iter(shares.values())))
     x = np.arange(len(labels))
@@ -33,7 +35,7 @@ def bar_shares(shares: Mapping[str, Mapping[str, float]], ax, title: str = "", l
         ax.bar(x + (i - (len(series) - 1) / 2) * width, [shares[s].get(lab, 0.0) for lab in labels],
                width=width, label=s)
     ax.set_xticks(x, labels, rotation=45, ha="right", fontsize=8)
-    ax.set_ylabel("share")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     if legend and len(series) > 1:
         ax.legend(fontsize=8)
@@ -149,3 +151,21 @@ def training_curves(curves: Mapping[str, Mapping[str, Sequence[float]]], ax, key
     ax.set_ylabel(key.replace("_", " "))
     ax.set_title(title)
     ax.legend(fontsize=8)
+
+
+def pipeline(steps: Mapping[str, Mapping[str, int]], ax, title: str = "") -> None:
+    """What each stage kept and dropped (``analysis.pipeline_steps``): one bar per step, the
+    kept share green and the dropped share red, each step's counts written beside its bar."""
+    names = list(steps)
+    kept = np.array([steps[n]["kept"] for n in names], dtype=float)
+    dropped = np.array([steps[n]["dropped"] for n in names], dtype=float)
+    total = np.maximum(kept + dropped, 1)
+    ax.barh(names, kept / total, color="tab:green", label="kept")
+    ax.barh(names, dropped / total, left=kept / total, color="tab:red", label="dropped")
+    for i, n in enumerate(names):
+        ax.text(1.02, i, f"{int(kept[i]):,} kept, {int(dropped[i]):,} dropped", va="center", fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.invert_yaxis()
+    ax.set_xlabel("share of the step's input")
+    ax.set_title(title)
+    ax.legend(fontsize=8, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.15))

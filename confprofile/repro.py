@@ -2,7 +2,7 @@
 
 Results JSON has sorted keys, rounded floats, the notebook's parameters and package versions,
 and no timestamps, so a rerun diffs only where something really changed. Figures are PNGs with
-metadata stripped, so reruns are byte-stable.
+metadata stripped, so reruns are byte-stable. Tables are CSV and Markdown, floats rounded.
 
 >>> derive_seed(0, "teacher", "u1", 3) == derive_seed(0, "teacher", "u1", 3)
 True
@@ -90,3 +90,15 @@ def save_figure(fig, profile: str, name: str, dpi: int = 110) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     return path.relative_to(paths.root())
+
+
+def save_table(table, profile: str, name: str, digits: int = 3) -> list[Path]:
+    """Write a pandas frame as ``results/<profile>/tables/<name>.csv`` and ``.md`` (index kept,
+    floats rounded to ``digits``); returns both paths relative to the repository root."""
+    table = table.round(digits)
+    folder = paths.results_dir(profile) / "tables"
+    folder.mkdir(parents=True, exist_ok=True)
+    csv, md = folder / f"{name}.csv", folder / f"{name}.md"
+    table.to_csv(csv, lineterminator="\n")
+    md.write_text(table.to_markdown() + "\n", encoding="utf-8")
+    return [csv.relative_to(paths.root()), md.relative_to(paths.root())]

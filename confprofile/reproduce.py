@@ -8,6 +8,10 @@ Each notebook gets the profile's parameters that its ``parameters`` cell declare
 copies go to ``results/<profile>/notebooks/``, without timestamps or local paths, so a rerun
 with the same seed changes no byte of them unless a number changed. The first failure stops the run with a non-zero
 exit naming the notebook and cell.
+
+In a terminal each notebook shows papermill's cell progress bar (cells done, elapsed time); in CI
+logs (stderr not a terminal, or ``CI`` set) each notebook prints one line. Either way the run
+ends with a table of each notebook's wall time.
 """
 
 from __future__ import annotations
@@ -48,16 +52,23 @@ def declared_parameters(nb: Path) -> set[str]:
     return set(papermill.inspect_notebook(str(nb)))
 
 
-def run_notebook(nb: Path, profile: str, params: dict) -> Path:
-    """Execute one notebook with the parameters it declares; return the executed copy's path."""
+def show_progress() -> bool:
+    """Cell progress bars only in a terminal: not when stderr is piped to a log, nor in CI."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def run_notebook(nb: Path, profile: str, params: dict, progress: bool = False) -> Path:
+    """Execute one notebook with the parameters it declares; return the executed copy's path.
+    ``progress``: papermill's tqdm bar on stderr (cells done, elapsed), left on screen after."""
     import papermill
 
     out = paths.results_dir(profile) / "notebooks" / nb.name
     out.parent.mkdir(parents=True, exist_ok=True)
     wanted = {k: v for k, v in params.items() if k in declared_parameters(nb)}
+    bar = {"desc": nb.stem, "leave": True, "file": sys.stderr} if progress else False
     try:
         papermill.execute_notebook(str(nb), str(out), parameters=wanted, kernel_name=KERNEL,
-                                   cwd=str(nb.parent), progress_bar=False, log_output=False)
+                                   cwd=str(nb.parent), progress_bar=bar, log_output=False)
     finally:
         clean_executed(out)
     return out
@@ -107,6 +118,28 @@ def _local_paths_out(text: str | list[str]) -> str | list[str]:
     return text.replace(home + "/", "~/") if home not in ("/", "") else text
 
 
+def timing_table(times: dict[str, float | None]) -> str:
+    """Each notebook's wall time, and the total (None: the notebook failed).
+
+    >>> print(timing_table({"01_a.ipynb": 9.6, "02_bb.ipynb": 754.2, "03_c.ipynb": None}))
+    notebook     wall time
+    01_a.ipynb         10s
+    02_bb.ipynb    12m 34s
+    03_c.ipynb      FAILED
+    total          12m 44s
+    """
+    def fmt(s: float | None) -> str:
+        if s is None:
+            return "FAILED"
+        m, sec = divmod(round(s), 60)
+        return f"{m}m {sec:02d}s" if m else f"{sec}s"
+
+    rows = [("notebook", "wall time"), *((name, fmt(s)) for name, s in times.items()),
+            ("total", fmt(sum(s for s in times.values() if s is not None)))]
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"{name:<{width}}  {t:>9}" for name, t in rows)
+
+
 def _failed_cell(exc: Exception) -> str:
     cell = getattr(exc, "exec_count", None)
     ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
@@ -129,17 +162,21 @@ def main(argv: list[str] | None = None) -> int:
     if not todo:
         print("no notebooks to run", file=sys.stderr)
         return 1
+    progress, times = show_progress(), {}
     for nb in todo:
         t0 = time.perf_counter()
-        print(f"[{args.profile}] {nb.name} ...", flush=True)
         try:
-            out = run_notebook(nb, args.profile, params)
+            out = run_notebook(nb, args.profile, params, progress)
         except Exception as exc:  # papermill raises PapermillExecutionError with the cell
+            times[nb.name] = None
             print(f"FAILED {nb.name}, {_failed_cell(exc)}\n  executed copy: "
                   f"{paths.results_dir(args.profile) / 'notebooks' / nb.name}", file=sys.stderr)
+            print(timing_table(times), flush=True)
             return 1
-        print(f"[{args.profile}] {nb.name} done in {time.perf_counter() - t0:.0f}s -> "
+        times[nb.name] = time.perf_counter() - t0
+        print(f"[{args.profile}] {nb.name} done in {times[nb.name]:.0f}s -> "
               f"{out.relative_to(paths.root())}", flush=True)
+    print(timing_table(times), flush=True)
     return 0
 
 

@@ -21,7 +21,7 @@ STAGES = {
     3: ["voting", "calibration"],                             # stage 1b-c: aggregation
     4: ["sft", "student", "classical"],                                  # stage 2: distillation (SFT), the student
     5: ["rewards", "rl"],                                     # stage 3: RL with confidence rewards
-    6: ["evaluate"],                                          # evaluation against gold (last: reads labels)
+    6: ["evaluate", "analysis"],                              # evaluation against gold (last: reads labels), analysis
     7: ["reproduce"],                                         # the runner
 }
 RANK = {name: rank for rank, names in STAGES.items() for name in names}

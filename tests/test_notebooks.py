@@ -129,8 +129,28 @@ def check_05(root: Path) -> None:
         assert (root / "figures" / "smoke" / f"{name}.png").stat().st_size > 5000
 
 
+def check_06(root: Path) -> None:
+    r, p = results(root, "06_f1_analysis"), smoke()
+    c, final = r["claims"], f"rl_{p['rl_variants'][0]}"
+    for key in ("final_minus_base_f1", "final_minus_best_teacher_f1", "final_minus_pseudo_labels_f1"):
+        lo, hi = c[f"{key}_ci"]
+        assert lo <= c[key] <= hi, key
+    assert c["paper_gain_f1"] == 13.97 and c["final_model"] == final
+    # read back, not regenerated: the same scores as the notebooks that made the predictions
+    assert c["final_avg_f1"] == pytest.approx(results(root, "05_confidence_guided_rl")["table"][final]["avg_f1"], abs=1e-3)
+    assert r["report"]["sft"]["avg_f1"] == pytest.approx(results(root, "04_sft_distillation")["table"]["sft"]["avg_f1"], abs=1e-3)
+    assert c["final_minus_base_f1"] == pytest.approx(c["final_avg_f1"] - r["report"]["base"]["avg_f1"], abs=1e-3)
+    assert set(r["main_table"]) == {"base model", "SFT student", "SFT+RL student"}
+    assert r["pipeline"]["01 pool users"]["kept"] == p["n_pool"]
+    tables = root / "results" / "smoke" / "tables"
+    for name in ("06_main", "06_main_deltas", "06_teachers_and_voting", "06_rl_ablation"):
+        assert (tables / f"{name}.csv").stat().st_size > 50 and (tables / f"{name}.md").read_text().startswith("|")
+    for name in ("06_f1_by_stage", "06_thresholds", "06_reliability", "06_confusion", "06_f1_by_clue", "06_pipeline"):
+        assert (root / "figures" / "smoke" / f"{name}.png").stat().st_size > 5000
+
+
 CHECKS = {"01_taxonomy_exploration": check_01, "02_label_synthesis": check_02, "03_voting_and_calibration": check_03,
-          "04_sft_distillation": check_04, "05_confidence_guided_rl": check_05}
+          "04_sft_distillation": check_04, "05_confidence_guided_rl": check_05, "06_f1_analysis": check_06}
 
 
 @pytest.mark.slow

@@ -33,3 +33,15 @@ def test_save_figure_is_byte_stable(tmp_root):
     a = (tmp_root / repro.save_figure(draw(), "smoke", "99_a")).read_bytes()
     b = (tmp_root / repro.save_figure(draw(), "smoke", "99_a")).read_bytes()
     assert a == b and a[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_save_table_writes_rounded_csv_and_markdown(tmp_root):
+    import pandas as pd
+
+    table = pd.DataFrame({"avg F1": [61.23456, 70.0], "ci": ["+1.00 [+0.10, +2.00]", ""]}, index=["base", "sft"])
+    csv, md = (tmp_root / p for p in repro.save_table(table, "smoke", "99_t", digits=2))
+    assert csv.name == "99_t.csv" and csv.parent == tmp_root / "results" / "smoke" / "tables"
+    assert csv.read_text().splitlines() == [",avg F1,ci", 'base,61.23,"+1.00 [+0.10, +2.00]"', "sft,70.0,"]
+    lines = md.read_text().splitlines()
+    assert lines[0].split("|")[2].strip() == "avg F1" and "61.23" in lines[2] and "61.2346" not in md.read_text()
+    assert pd.read_csv(csv, index_col=0).loc["sft", "avg F1"] == 70.0

@@ -1,0 +1,222 @@
+"""Analysis (stage 6): the paper's tables and figures from what stages 01-05 wrote.
+
+Nothing here trains or generates: the inputs are the saved test predictions
+(``runs/<p>/predictions/*.parquet``), the test annotation table, the pseudo-label file, gold
+labels (evaluation only) and the results files of the earlier notebooks. The functions turn
+them into tables (pandas frames, saved by ``repro.save_table``) and precomputed series that
+``confprofile.plots`` draws.
+
+>>> import pandas as pd
+>>> verdict([0.4, 2.1]), verdict([-1.0, 0.5]), verdict([-3.0, -0.2])
+('ahead of', 'not distinguishable from', 'behind')
+>>> with_interval(1.234, [0.5, 2.0])
+'+1.23 [+0.50, +2.00]'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from confprofile import evaluate, metrics, monitor, voting
+from confprofile.taxonomy import UNKNOWN, Taxonomy
+
+PAPER = {
+    "gain_f1": 13.97,  # SFT+RL minus base, Qwen3-8B on ProfileBench (the paper's abstract)
+    "gain_model": "Qwen3-8B",
+    "avg_f1_secondary": 73.03,  # final average F1, from a secondary summary (not the paper itself)
+}
+"""Numbers the paper reports (never ours): printed beside ours, labelled as the paper's."""
+
+NO_ANSWER = "no answer"
+
+
+def verdict(ci: Sequence[float]) -> str:
+    """Which way a paired interval of ``a - b`` went, to read "a is ... b": ``ahead of`` (above
+    0), ``behind`` (below 0), else ``not distinguishable from``."""
+    lo, hi = ci
+    return "ahead of" if lo > 0 else "behind" if hi < 0 else "not distinguishable from"
+
+
+def with_interval(delta: float, ci: Sequence[float]) -> str:
+    """A delta and its interval as one table cell."""
+    return f"{delta:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]"
+
+
+def answers(pred: pd.DataFrame) -> pd.DataFrame:
+    """A prediction or vote table as answers: ``label`` None where a vote table did not keep the
+    pair (``kept`` false), as ``evaluate`` scores it.
+
+    >>> v = pd.DataFrame({"user_id": ["u", "v"], "attribute": ["a", "a"], "label": ["x", "y"],
+    ...                   "confidence": [0.9, 0.2], "kept": [True, False]})
+    >>> answers(v)["label"].tolist()
+    ['x', None]
+    """
+    if "kept" not in pred.columns:
+        return pred
+    return pred.assign(label=pred["label"].astype(object).where(pred["kept"].astype(bool), None))
+
+
+def teacher_answers(ann: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Each teacher that answered every user of ``ann``: its first sample, with its own stated
+    confidence (``voting.first_sample``), ``unknown`` marked as an abstention."""
+    out = {}
+    for t in monitor.complete_teachers(ann):
+        a = ann[ann["teacher"] == t]
+        first = voting.first_sample(a)
+        said_unknown = (a.loc[a["sample"] == 0, "label"] == UNKNOWN).to_numpy()
+        out[t] = first.assign(abstained=said_unknown & first["ok"].to_numpy())
+    return out
+
+
+def report_table(reports: Mapping[str, Mapping], taxonomy: Taxonomy,
+                 names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """One row per model from ``evaluate.prediction_report`` results: macro-F1 per attribute,
+    then average F1, precision and recall (0-100), parse-failure and abstention rates and ECE.
+    ``names`` renames rows (e.g. ``{"sft": "SFT student"}``)."""
+    rows = {}
+    for key, r in reports.items():
+        rows[(names or {}).get(key, key)] = {**{a.name: r["f1"][a.name] for a in taxonomy},
+                                             "avg F1": r["avg_f1"], "precision": r["avg_precision"],
+                                             "recall": r["avg_recall"], "parse fail": r["parse_failure_rate"],
+                                             "abstain": r["abstention_rate"], "ECE": r["ece"]}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def delta_table(pred: Mapping[str, pd.DataFrame], comparisons: Mapping[str, tuple[str, str]], gold: pd.DataFrame,
+                taxonomy: Taxonomy, *, n_boot: int, seed: int) -> dict[str, dict[str, dict]]:
+    """Paired bootstrap (``evaluate.paired_bootstrap``) of every comparison ``key: (a, b)``, on
+    the average and on each attribute alone: ``{key: {"average": boot, attribute: boot}}``.
+    Every interval of one comparison uses the same resampled users."""
+    out = {}
+    for key, (a, b) in comparisons.items():
+        boots = {"average": evaluate.paired_bootstrap(pred[a], pred[b], gold, taxonomy, n_boot=n_boot, seed=seed)}
+        for attr in taxonomy:
+            one = dataclasses.replace(taxonomy, attributes=(attr,))
+            boots[attr.name] = evaluate.paired_bootstrap(pred[a], pred[b], gold, one, n_boot=n_boot, seed=seed)
+        out[key] = boots
+    return out
+
+
+def delta_frame(deltas: Mapping[str, Mapping[str, Mapping]], labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """``delta_table`` as a frame of ``"+d [lo, hi]"`` cells: rows comparisons, columns the
+    attributes and the average."""
+    return pd.DataFrame.from_dict({(labels or {}).get(k, k): {col: with_interval(b["delta"], b["ci"])
+                                                            for col, b in d.items()}
+                                   for k, d in deltas.items()}, orient="index")
+
+
+def claims_from(deltas: Mapping[str, Mapping[str, Mapping]]) -> dict:
+    """Average deltas as ``results.claims`` entries: ``key`` and ``key_ci``."""
+    return {**{k: d["average"]["delta"] for k, d in deltas.items()},
+            **{f"{k}_ci": d["average"]["ci"] for k, d in deltas.items()}}
+
+
+def f1_by_clue(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, strengths: Sequence[str]) -> dict:
+    """Average macro-F1 (0-100) on the pairs whose gold ``clue`` is each strength: per attribute
+    over its pairs of that strength, then averaged over the attributes that have any; ``n``
+    counts the pairs. NaN where no pair has the strength.
+
+    >>> from confprofile.taxonomy import parse_taxonomy
+    >>> tax = parse_taxonomy({"attributes": {"g": {"labels": {"x": {"description": "x"},
+    ...                                                       "y": {"description": "y"}}}}})
+    >>> gold = pd.DataFrame({"user_id": ["u", "v", "w"], "attribute": ["g"] * 3, "gold": ["x", "y", "x"],
+    ...                      "clue": ["explicit", "explicit", "weak"]})
+    >>> pred = gold.assign(label=["x", "y", "y"])
+    >>> f1_by_clue(pred, gold, tax, ["explicit", "weak", "none"])
+    {'f1': {'explicit': 100.0, 'weak': 0.0, 'none': nan}, 'n': {'explicit': 2, 'weak': 1, 'none': 0}}
+    """
+    merged = gold.merge(answers(pred)[["user_id", "attribute", "label"]], on=["user_id", "attribute"], how="left")
+    f1, n = {}, {}
+    for s in strengths:
+        m = merged[merged["clue"] == s]
+        per_attr = [metrics.macro_f1(g["gold"].tolist(), g["label"].where(g["label"].notna(), None).tolist(),
+                                     taxonomy[a].labels) for a, g in m.groupby("attribute", sort=True)]
+        f1[s] = 100.0 * float(np.mean(per_attr)) if per_attr else float("nan")
+        n[s] = int(len(m))
+    return {"f1": f1, "n": n}
+
+
+def confusion(pred: pd.DataFrame, gold: pd.DataFrame, attribute: str, labels: Sequence[str]) -> dict:
+    """Row-normalised confusion matrix of one attribute (percent of each gold label's users),
+    ``{gold label: {predicted label or "no answer": percent}}``; gold labels nobody has are left out.
+
+    >>> gold = pd.DataFrame({"user_id": ["u", "v", "w"], "attribute": ["g"] * 3, "gold": ["x", "x", "y"]})
+    >>> confusion(gold.assign(label=["x", None, "x"]), gold, "g", ["x", "y"])
+    {'x': {'x': 50.0, 'y': 0.0, 'no answer': 50.0}, 'y': {'x': 100.0, 'y': 0.0, 'no answer': 0.0}}
+    """
+    g = gold[gold["attribute"] == attribute]
+    j = g.merge(answers(pred)[["user_id", "attribute", "label"]], on=["user_id", "attribute"], how="left")
+    predicted = j["label"].where(j["label"].isin(labels), NO_ANSWER)
+    counts = pd.crosstab(j["gold"], predicted).reindex(columns=[*labels, NO_ANSWER], fill_value=0)
+    shares = 100.0 * counts.div(counts.sum(axis=1), axis=0)
+    return {lab: {c: float(v) for c, v in shares.loc[lab].items()} for lab in labels if lab in shares.index}
+
+
+def hardest_attribute(report: Mapping) -> str:
+    """The attribute with the lowest macro-F1 in an ``evaluate.prediction_report``."""
+    return min(report["f1"], key=report["f1"].get)
+
+
+def pipeline_steps(n_pool: int, pool_ann: pd.DataFrame, pseudo: Sequence[Mapping], n_sft_examples: int,
+                   rl_counts: Mapping[str, int], final_pred: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """What each stage kept and dropped, counted from its outputs, as ``{step: {"kept": n,
+    "dropped": n}}`` in pipeline order. ``pool_ann``: the pool's annotation table (02);
+    ``pseudo``: the pseudo-label records (03); ``rl_counts``: ``{"drawn", "heldout",
+    "trained"}`` users of the full RL variant (05); ``final_pred``: the final student's test
+    predictions. Parse failures and ``unknown`` answers count as dropped.
+
+    >>> ann = pd.DataFrame({"label": ["x", "unknown", None], "ok": [True, True, False]})
+    >>> pseudo = [{"attributes": {"a": {"kept": True}, "b": {"kept": False}}}]
+    >>> final = pd.DataFrame({"label": ["x", None]})
+    >>> steps = pipeline_steps(1, ann, pseudo, 1, {"drawn": 1, "heldout": 0, "trained": 1}, final)
+    >>> steps["02 teacher answers (pool)"], steps["03 pseudo-labels (pool pairs)"]
+    ({'kept': 1, 'dropped': 2}, {'kept': 1, 'dropped': 1})
+    """
+    answered = int((pool_ann["ok"].astype(bool) & pool_ann["label"].notna() & (pool_ann["label"] != UNKNOWN)).sum())
+    kept_pairs = sum(bool(d.get("kept")) for p in pseudo for d in p["attributes"].values())
+    n_pairs = sum(len(p["attributes"]) for p in pseudo)
+    final_answered = int(final_pred["label"].notna().sum())
+    return {
+        "01 pool users": {"kept": n_pool, "dropped": 0},
+        "02 teacher answers (pool)": {"kept": answered, "dropped": len(pool_ann) - answered},
+        "03 pseudo-labels (pool pairs)": {"kept": kept_pairs, "dropped": n_pairs - kept_pairs},
+        "04 SFT examples (users)": {"kept": n_sft_examples, "dropped": n_pool - n_sft_examples},
+        "05 RL users drawn (+ held out)": {"kept": rl_counts["drawn"] + rl_counts["heldout"],
+                                           "dropped": n_pool - rl_counts["drawn"] - rl_counts["heldout"]},
+        "05 RL users trained on (band)": {"kept": rl_counts["trained"], "dropped": rl_counts["drawn"] - rl_counts["trained"]},
+        "05 final student answers (test pairs)": {"kept": final_answered, "dropped": len(final_pred) - final_answered},
+    }
+
+
+def voting_table(table: Mapping[str, Mapping], taxonomy: Taxonomy) -> pd.DataFrame:
+    """Notebook 03's table (``results.table``: ``evaluate.vote_report`` per method) as a frame:
+    average F1 on all pairs and on kept pairs, coverage, ECE, Brier, then F1 per attribute."""
+    cols = {"avg F1": "avg_f1", "avg F1 kept": "avg_f1_kept", "coverage": "coverage", "ECE": "ece", "Brier": "brier"}
+    return pd.DataFrame.from_dict({name: {**{c: r.get(k) for c, k in cols.items()},
+                                          **{a.name: r["f1"][a.name] for a in taxonomy}}
+                                   for name, r in table.items()}, orient="index")
+
+
+def rl_ablation_table(results05: Mapping, variants: Sequence[str]) -> pd.DataFrame:
+    """Notebook 05's ablation (``results.table`` and ``results.claims``) as a frame: SFT and each
+    RL variant's average F1, precision, recall, parse-failure rate and ECE, with its paired
+    difference to the full recipe (``variants[0]``) where 05 recorded one."""
+    full = variants[0]
+    claims, table = results05["claims"], results05["table"]
+    vs_full = {}  # row minus full, from the deltas 05 recorded (flipped where 05 took full minus row)
+    for row, key, sign in [("sft", "rl_minus_sft_f1", -1), ("rl_ttrl", "rl_minus_ttrl_f1", -1),
+                           *[(f"rl_{v}", f"{v}_minus_full_f1", 1) for v in variants[1:]]]:
+        if key in claims and row in table:
+            lo, hi = claims[f"{key}_ci"]
+            vs_full[row] = with_interval(sign * claims[key], sorted([sign * lo, sign * hi]))
+    rows = {}
+    for name in ["sft", *[f"rl_{v}" for v in variants]]:
+        r = table[name]
+        rows[name] = {"avg F1": r["avg_f1"], "precision": r["avg_precision"], "recall": r["avg_recall"],
+                      "parse fail": r["parse_failure_rate"], "ECE": r["ece"],
+                      f"minus rl_{full} [95% CI]": "" if name == f"rl_{full}" else vs_full.get(name, "")}
+    return pd.DataFrame.from_dict(rows, orient="index")

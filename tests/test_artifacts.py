@@ -1,0 +1,180 @@
+"""Committed artifacts are current: every committed figure and table has a notebook that saves
+it, and every committed results file was written with the current profile file's parameters and
+the current package version.
+
+A notebook with no committed results yet (a profile not yet run that far) is skipped, not failed;
+a results file that a parameter change or a version bump left behind fails until it is
+regenerated. ``test_the_checks_catch_*`` run the same checks on tampered copies.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from confprofile.repro import rounded
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted(p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SAVERS = {"figures": "save_figure", "tables": "save_table"}
+
+
+def committed(root: Path) -> list[str]:
+    """Paths under results/ and figures/ that git tracks (what a clean checkout holds); all files
+    on disk where ``root`` is not a git checkout."""
+    try:
+        out = subprocess.run(["git", "ls-files", "--", "results", "figures"], cwd=root, check=True,
+                             capture_output=True, text=True).stdout
+        return sorted(out.split())
+    except (OSError, subprocess.CalledProcessError):
+        return sorted(p.relative_to(root).as_posix() for d in ("results", "figures") for p in (root / d).rglob("*")
+                      if p.is_file())
+
+
+def _code(root: Path, stem: str) -> list[ast.AST]:
+    nb = json.loads((root / "notebooks" / f"{stem}.ipynb").read_text(encoding="utf-8"))
+    return [ast.parse("".join(c["source"])) for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def saved_names(root: Path, stem: str) -> dict[str, set[str]]:
+    """String constants in a notebook's code, per saver it calls (``figures``: save_figure,
+    ``tables``: save_table); a name a notebook saves is one of them (literal or a dict key)."""
+    calls, strings = set(), set()
+    for tree in _code(root, stem):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                f = node.func
+                calls.add(f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else "")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                strings.add(node.value)
+    return {kind: strings if saver in calls else set() for kind, saver in SAVERS.items()}
+
+
+def declared(root: Path, stem: str) -> dict:
+    """A notebook's parameters and their defaults (its ``parameters`` cell)."""
+    nb = json.loads((root / "notebooks" / f"{stem}.ipynb").read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    tree = ast.parse("".join(cell["source"]))
+    return {n.target.id: ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.AnnAssign)}
+
+
+def orphans(root: Path, files: list[str]) -> list[str]:
+    """Committed figures, tables, executed copies and results files that no notebook produces."""
+    stems = {p.stem for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    by_number = {s[:2]: s for s in stems}
+    problems = []
+    for f in files:
+        parts = Path(f).parts
+        name = Path(f).stem
+        if parts[0] == "figures" and len(parts) == 3 or parts[0] == "results" and len(parts) == 4 and parts[2] == "tables":
+            kind = "figures" if parts[0] == "figures" else "tables"
+            owner = by_number.get(name[:2])
+            if owner is None or name not in saved_names(root, owner)[kind]:
+                problems.append(f"{f}: no notebook {name[:2]}_* saves {kind[:-1]} {name!r}")
+        elif parts[0] == "results" and len(parts) == 4 and parts[2] == "notebooks":
+            if name not in stems:
+                problems.append(f"{f}: executed copy of a notebook that does not exist")
+        elif parts[0] == "results" and len(parts) == 3 and f.endswith(".json"):
+            if name not in stems:
+                problems.append(f"{f}: results of a notebook that does not exist")
+        else:
+            problems.append(f"{f}: not a figure, table, executed copy or results file of a notebook")
+    return problems
+
+
+def stale(root: Path, profile: str, stem: str) -> list[str]:
+    """Why ``results/<profile>/<stem>.json`` is not what the current profile file and package
+    would write: a declared parameter recorded with another value (or not at all), another
+    confprofile version, or another name or profile inside."""
+    path = root / "results" / profile / f"{stem}.json"
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    profile_file = root / "notebooks" / "params" / f"{profile}.yaml"
+    if not profile_file.is_file():
+        return [f"{path.name}: no profile file {profile_file.name}"]
+    values = yaml.safe_load(profile_file.read_text(encoding="utf-8"))
+    problems = [f"{path.name}: field {k} is {saved.get(k)!r}, expected {want!r}"
+                for k, want in (("name", stem), ("profile", profile)) if saved.get(k) != want]
+    for key, default in declared(root, stem).items():
+        want = rounded(values.get(key, default))  # the runner passes the profile's value, else the default stays
+        got = saved["params"].get(key, "<not recorded>")
+        if got != want:
+            problems.append(f"{path.name}: parameter {key} recorded as {got!r}, {profile_file.name} says {want!r}")
+    version = importlib.metadata.version("confprofile")
+    if saved.get("versions", {}).get("confprofile") != version:
+        problems.append(f"{path.name}: written by confprofile {saved.get('versions', {}).get('confprofile')}, "
+                        f"the package is {version}")
+    return problems
+
+
+COMMITTED = committed(REPO)
+PROFILES = sorted({Path(f).parts[1] for f in COMMITTED})
+
+
+def test_every_committed_artifact_has_a_producing_notebook():
+    assert orphans(REPO, COMMITTED) == []
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_committed_results_match_the_profile_file_and_package_version(profile, stem):
+    if f"results/{profile}/{stem}.json" not in COMMITTED:
+        pytest.skip(f"no committed results of {stem} at {profile} yet")
+    assert stale(REPO, profile, stem) == []
+
+
+def _results_01(root: Path, **tamper) -> None:
+    """Notebook 01's results at smoke as the runner would write them now, then ``tamper``ed."""
+    from confprofile.params import load_params
+    from confprofile.repro import save_results
+
+    smoke = load_params("smoke")
+    save_results("smoke", "01_taxonomy_exploration", {"n_users": {}},
+                 {k: smoke[k] for k in declared(root, "01_taxonomy_exploration")})
+    path = root / "results" / "smoke" / "01_taxonomy_exploration.json"
+    saved = json.loads(path.read_text())
+    for dotted, value in tamper.items():
+        *parents, last = dotted.split("__")
+        node = saved
+        for p in parents:
+            node = node[p]
+        node[last] = value
+    path.write_text(json.dumps(saved))
+
+
+def test_the_checks_pass_a_current_results_file(tmp_root):
+    _results_01(tmp_root)
+    assert stale(tmp_root, "smoke", "01_taxonomy_exploration") == []
+
+
+@pytest.mark.parametrize("tamper, message", [
+    ({"params__n_pool": 12345}, "parameter n_pool recorded as 12345"),
+    ({"params__seed": "<gone>"}, "parameter seed recorded as '<gone>'"),
+    ({"versions__confprofile": "0.0.1"}, "written by confprofile 0.0.1"),
+    ({"profile": "cpu"}, "field profile is 'cpu'"),
+])
+def test_the_checks_catch_a_stale_results_file(tmp_root, tamper, message):
+    _results_01(tmp_root, **tamper)
+    problems = stale(tmp_root, "smoke", "01_taxonomy_exploration")
+    assert len(problems) == 1 and message in problems[0], problems
+
+
+def test_the_checks_catch_a_profile_file_change(tmp_root):
+    _results_01(tmp_root)
+    params = tmp_root / "notebooks" / "params" / "smoke.yaml"
+    params.write_text(params.read_text().replace("n_test: 200", "n_test: 201"))
+    assert ["parameter n_test recorded as 200" in p for p in stale(tmp_root, "smoke", "01_taxonomy_exploration")] == [True]
+
+
+def test_the_checks_catch_artifacts_no_notebook_produces(tmp_root):
+    files = ["figures/cpu/01_label_distributions.png", "figures/cpu/01_renamed_since.png", "figures/cpu/09_gone.png",
+             "results/cpu/tables/06_main.csv", "results/cpu/tables/06_nowhere.md",
+             "results/cpu/notebooks/07_none.ipynb", "results/cpu/07_none.json", "results/cpu/stray.txt"]
+    problems = orphans(tmp_root, files)
+    flagged = [p.split(":")[0] for p in problems]
+    assert flagged == files[1:3] + files[4:]
