@@ -1,14 +1,14 @@
 """Stage 1b-c in one call and one command: vote, calibrate, health-check, write pseudo-labels.
 
 ``label_free`` is notebook 03's label-free path (the notebook calls it, then scores what it
-chose against gold); ``python -m confprofile.vote`` runs the same without a notebook:
+chose against the labels); ``python -m confprofile.vote`` runs the same without a notebook:
 
     python -m confprofile.vote --profile examples/own_data/own_data.yaml
 
 Reads ``runs/<p>/synthesis/{pool,test}.parquet`` (test where present) and the profile's taxonomy;
 writes ``runs/<p>/pseudo_labels/pool.jsonl`` (the input of distillation) and, where the test
 split was annotated, ``runs/<p>/pseudo_labels/test.jsonl`` (the same rule, for
-``python -m confprofile.evaluate``). No gold label is read.
+``python -m confprofile.evaluate``). It reads no labels: tests/test_label_free.py checks.
 
 The choices, all without labels: the vote rule that a held-out teacher agrees with most; then the
 calibration (``choose_calibration``): among those that drop low-confidence pairs, the one whose
