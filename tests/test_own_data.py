@@ -3,9 +3,9 @@ with and without gold, and notebooks 01-03 on it without gold; plus the pieces i
 (profile files by path, the data stage, taxonomy and record checks, health warnings).
 
 What runs here: the converter, ``confprofile.dataset``, ``confprofile.synthesis`` (one teacher a
-call), ``confprofile.vote`` and ``confprofile.evaluate`` on the example (about 30 s), and the
-runner on notebooks 01-03 without gold (slow). Notebooks 04-05 (SFT and RL) on the example
-are run by ``python -m confprofile.reproduce --profile examples/own_data/own_data.yaml``, not here.
+call), ``confprofile.vote`` and ``confprofile.evaluate`` on the example, with and without gold
+(about 30 s); the runner on notebooks 01-03 without gold (slow, about 1 minute); and the runner
+on every notebook, 01-05, with gold (slow, about 3.5 minutes: SFT and RL at smoke scale).
 """
 
 from __future__ import annotations
@@ -154,3 +154,25 @@ def test_notebooks_01_to_03_run_on_the_example_without_gold(tmp_root, tmp_path, 
     r2 = json.loads((res / "02_label_synthesis.json").read_text())["results"]
     assert r2["teacher_f1"] == {} and r2["n_users"] == {"pool": 74, "test": 26}
     assert (tmp_root / "runs" / "own_data_no_gold" / "pseudo_labels" / "pool.jsonl").is_file()
+
+
+@pytest.mark.slow
+def test_every_notebook_runs_on_the_example_with_gold(tmp_root):
+    """The README's one command, `reproduce --profile examples/own_data/own_data.yaml`: 01-05 at
+    smoke scale (about 3.5 minutes on 2 busy cores: SFT 200 steps, RL 2 steps per variant)."""
+    assert reproduce.main(["--profile", str(PROFILE)]) == 0
+    res, p = tmp_root / "results" / "own_data", load_params(PROFILE)
+
+    def results(name):
+        return json.loads((res / f"{name}.json").read_text())["results"]
+
+    assert results("01_taxonomy_exploration")["n_users"] == {"pool": 74, "test": 26}
+    assert set(results("02_label_synthesis")["teacher_f1"]) == set(p["teachers"])
+    r3 = results("03_voting_and_calibration")
+    assert r3["pseudo_labels"]["n_users"] == 74 and "chosen_minus_majority_f1_ci" in r3["claims"]
+    r4 = results("04_sft_distillation")
+    assert r4["training"]["sft"]["steps"] == p["sft_steps"] and r4["table"]["sft"]["n_users"] == 26
+    r5 = results("05_confidence_guided_rl")
+    assert r5["n_users"] == {"train": p["rl_users"], "heldout": p["rl_heldout_users"], "test": 26}
+    for name in ("sft", *(f"rl_{v}" for v in p["rl_variants"])):
+        assert (tmp_root / "runs" / "own_data" / "predictions" / f"{name}.parquet").is_file(), name
