@@ -1,4 +1,7 @@
-"""Label-free monitoring of an annotation table: failures, abstentions, agreement, confidence.
+"""Label-free monitoring of an annotation table: failures, abstentions, agreement, confidence,
+and health checks that warn before the numbers go wrong (``teacher_agreement``: do teachers
+agree more than chance, per attribute; ``share_shift``: did a calibration move a label share far
+from what the teachers said; ``health_warnings``: one sentence per problem, naming the attribute).
 
 Nothing here reads labels, so these numbers can be watched on the unlabeled pool too.
 
