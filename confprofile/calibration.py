@@ -415,7 +415,8 @@ def build_candidates(ann_pool: pd.DataFrame, scores: Mapping[str, pd.DataFrame],
     ``teacher_weights``), with a ``"pool"`` split. Keys of the result: ``isotonic`` (held-out
     sample), ``isotonic_teacher`` (held-out teacher), ``temperature`` (confidence calibration),
     ``thresholds`` (class thresholds at ``coverage``), ``prior`` (prior correction at
-    ``prior_strength``), ``prior_thresholds`` (both).
+    ``prior_strength``, the pull toward a balanced distribution), ``prior_thresholds`` (both),
+    ``none`` (the vote as it is: a label-free choice may prefer no calibration).
 
     >>> ann = pd.DataFrame({"user_id": [u for u in "abcd" for _ in range(3)],
     ...                     "attribute": ["age"] * 12, "teacher": list("tuv") * 4, "sample": [0] * 12,
@@ -447,4 +448,5 @@ def build_candidates(ann_pool: pd.DataFrame, scores: Mapping[str, pd.DataFrame],
     out["prior_thresholds"] = Candidate("chosen + prior correction + class thresholds",
                                         {s: apply_thresholds(v, thresholds) for s, v in corrected.items()},
                                         thresholds, True)
+    out["none"] = Candidate("chosen, no calibration", raw, None, False)
     return out

@@ -2,22 +2,30 @@
 
 Gold files (``runs/<profile>/data/gold/<split>.jsonl``) hold one line per user:
 ``{"user_id": ..., "labels": {attribute: label}, "clues": {attribute: clue strength}}``.
-``clues`` is the generator's record of how strong the evidence it rendered was (explicit,
-strong, weak, none, misleading); it is for analysis only, like the labels.
+``clues`` is optional: the generator's record of how strong the evidence it rendered was
+(explicit, strong, weak, none, misleading); it is for analysis only, like the labels. A gold
+file of your own needs only ``user_id`` and ``labels``.
+
+Command line (``--help`` says what is read): score every pseudo-label file and saved prediction
+table of a profile against its test gold, e.g. after ``python -m confprofile.vote``:
+
+    python -m confprofile.evaluate --profile examples/own_data/own_data.yaml
 
 Teacher, voting, calibration, SFT and RL code must not import this module (a test checks).
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from confprofile import metrics, voting
-from confprofile.errors import RecordError
+from confprofile import metrics, paths, voting
+from confprofile.errors import RecordError, run_cli
 from confprofile.records import read_jsonl
 from confprofile.repro import derive_seed, rng
 from confprofile.taxonomy import Taxonomy
@@ -328,3 +336,64 @@ def prediction_report(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy
             "avg_recall": float(np.nanmean(list(rec.values()))),
             "parse_failure_rate": float((~ok & ~abstained).mean()), "abstention_rate": float(abstained.mean()),
             "n_users": int(gold["user_id"].nunique())}
+
+
+# --------------------------------------------------------------------------------------------
+# command line
+
+
+def saved_outputs(profile: str, split: str = "test") -> dict[str, pd.DataFrame]:
+    """A profile's scoreable outputs on a split, by name: ``pseudo_labels`` (``confprofile.vote``'s
+    file, as votes) and each ``runs/<p>/predictions/<model>.parquet`` (test split only)."""
+    from confprofile.sft import records_as_votes
+
+    out = {}
+    pl = paths.pseudo_labels_path(profile, split)
+    if pl.is_file():
+        out["pseudo_labels"] = records_as_votes([obj for _, obj in read_jsonl(pl)])
+    if split == "test":
+        for f in sorted(paths.predictions_path(profile, "x").parent.glob("*.parquet")):
+            out[f.stem] = pd.read_parquet(f)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from confprofile.params import load_params
+    from confprofile.taxonomy import load_taxonomy
+
+    ap = argparse.ArgumentParser(
+        prog="python -m confprofile.evaluate", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Score a profile's outputs against its gold labels.\n\n"
+                    "Reads:  runs/<profile>/data/gold/<split>.jsonl (gold; without it, says so and exits 0),\n"
+                    "        runs/<profile>/pseudo_labels/<split>.jsonl (python -m confprofile.vote) and, for the\n"
+                    "        test split, runs/<profile>/predictions/*.parquet (notebooks 04 and 05).\n"
+                    "Writes: nothing, unless --json PATH (the reports as JSON).")
+    ap.add_argument("--profile", required=True, metavar="NAME|PATH", help="smoke, cpu, gpu or a profile file")
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--json", default=None, metavar="PATH", help="also write the reports here")
+    args = ap.parse_args(argv)
+    p = load_params(args.profile)
+    profile, taxonomy = p["profile"], load_taxonomy(p.get("taxonomy_file"))
+    gold_file = paths.gold_path(profile, args.split)
+    if not gold_file.is_file():
+        print(f"no gold labels at {gold_file}: nothing to evaluate (every label-free output is written without them)")
+        return 0
+    gold = read_gold(gold_file, taxonomy)
+    outputs = saved_outputs(profile, args.split)
+    if not outputs:
+        print(f"nothing to score for {profile}/{args.split}: run python -m confprofile.vote (or notebooks 03-05) first")
+        return 1
+    reports = {name: prediction_report(pred, gold, taxonomy) for name, pred in outputs.items()}
+    table = pd.DataFrame({n: {"avg F1": r["avg_f1"], **r["f1"], "coverage": r["coverage"], "users": r["n_users"]}
+                          for n, r in reports.items()}).T
+    print(table.round(2).to_string())
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps(reports, indent=1, sort_keys=True, default=float), encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

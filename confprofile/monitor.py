@@ -1,4 +1,7 @@
-"""Label-free monitoring of an annotation table: failures, abstentions, agreement, confidence.
+"""Label-free monitoring of an annotation table: failures, abstentions, agreement, confidence,
+and health checks that warn before the numbers go wrong (``teacher_agreement``: do teachers
+agree more than chance, per attribute; ``share_shift``: did a calibration move a label share far
+from what the teachers said; ``health_warnings``: one sentence per problem, naming the attribute).
 
 Nothing here reads labels, so these numbers can be watched on the unlabeled pool too.
 
@@ -107,3 +110,95 @@ def complete_teachers(ann: pd.DataFrame) -> list[str]:
     n_users = ann["user_id"].nunique()
     per_teacher = ann.groupby("teacher")["user_id"].nunique()
     return sorted(str(t) for t, n in per_teacher.items() if n == n_users)
+
+
+# -- health checks: do the teachers carry signal, and did calibration keep what they said? -------
+def teacher_agreement(ann: pd.DataFrame, taxonomy, sample: int = 0, n_boot: int = 200,
+                      seed: int = 0) -> dict[str, dict]:
+    """Krippendorff's alpha (nominal, ``krippendorff`` package) between teachers, per attribute,
+    with a 95% bootstrap interval over users: ``{attribute: {"alpha": a, "ci": [lo, hi]}}``.
+
+    Each teacher's answer in ``sample`` is its rating of the user; abstentions and parse
+    failures are missing values. 1 = the teachers always agree, 0 = as often as chance given
+    their label shares, below 0 = less. NaN where it is undefined (one teacher, one label).
+    An interval that reaches 0 means agreement not distinguishable from chance.
+
+    >>> ann = pd.DataFrame({"user_id": list("abcdabcd"), "attribute": ["gender"] * 8, "sample": 0,
+    ...     "teacher": list("ttttuuuu"), "label": ["male", "female"] * 4, "ok": True})
+    >>> from confprofile.taxonomy import load_taxonomy
+    >>> teacher_agreement(ann, [load_taxonomy()["gender"]], n_boot=20)["gender"]["alpha"]
+    1.0
+    >>> flipped = ann.assign(label=["male", "female"] * 2 + ["female", "male"] * 2)
+    >>> teacher_agreement(flipped, [load_taxonomy()["gender"]], n_boot=20)["gender"]["alpha"] < 0
+    True
+    """
+    import krippendorff
+
+    from confprofile.repro import rng
+
+    def alpha(data: np.ndarray) -> float:
+        try:
+            return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
+        except (ValueError, ZeroDivisionError):  # fewer than two raters or one value only
+            return float("nan")
+
+    one = ann[(ann["sample"] == sample) & ann["ok"].astype(bool)]
+    out = {}
+    for attr in taxonomy:
+        a = one[(one["attribute"] == attr.name) & one["label"].isin(attr.labels)]
+        codes = a.assign(code=a["label"].map({lab: float(i) for i, lab in enumerate(attr.labels)}))
+        data = codes.pivot_table(index="teacher", columns="user_id", values="code", aggfunc="first").to_numpy(dtype=float)
+        gen = rng(seed, "teacher_agreement", attr.name)
+        boot = [alpha(data[:, gen.integers(0, data.shape[1], data.shape[1])]) for _ in range(n_boot)] if data.size else []
+        lo, hi = (np.nanpercentile(boot, [2.5, 97.5]) if np.isfinite(boot).any() else (np.nan, np.nan))
+        out[attr.name] = {"alpha": round(alpha(data), 6), "ci": [round(float(lo), 6), round(float(hi), 6)]}
+    return out
+
+
+def teacher_shares(ann: pd.DataFrame, taxonomy) -> dict[str, dict[str, float]]:
+    """What the teachers said: per attribute, the mean over teachers of each teacher's label
+    shares (every parsed sample; abstentions left out), so each teacher counts once.
+
+    >>> ann = pd.DataFrame({"attribute": ["gender"] * 4, "teacher": list("ttuu"), "ok": True,
+    ...                     "label": ["male", "male", "female", "male"]})
+    >>> from confprofile.taxonomy import load_taxonomy
+    >>> teacher_shares(ann, [load_taxonomy()["gender"]])
+    {'gender': {'female': 0.25, 'male': 0.75}}
+    """
+    ok = ann[ann["ok"].astype(bool)]
+    per = [label_shares(g, taxonomy, "label") for _, g in ok.groupby("teacher", sort=True)]
+    return {a.name: {lab: float(np.mean([p[a.name][lab] for p in per])) if per else 0.0 for lab in a.labels}
+            for a in taxonomy}
+
+
+def share_shift(shares: dict[str, dict[str, float]], reference: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Per attribute, the largest change of one label's share between two share tables.
+
+    >>> share_shift({"g": {"f": 0.57, "m": 0.43}}, {"g": {"f": 0.30, "m": 0.70}})
+    {'g': 0.27}
+    """
+    return {a: round(max(abs(s[lab] - reference[a].get(lab, 0.0)) for lab in s), 6) for a, s in shares.items()}
+
+
+def health_warnings(agreement: dict[str, dict], shifts: dict[str, float] | None = None,
+                    max_share_shift: float = 0.15, what: str = "the pseudo-labels") -> list[str]:
+    """One sentence per problem, naming the attribute: teachers whose agreement is not
+    distinguishable from chance (``teacher_agreement``'s interval reaches 0), or pseudo-labels
+    whose label shares moved more than ``max_share_shift`` from what the teachers said.
+
+    >>> for w in health_warnings({"gender": {"alpha": 0.05, "ci": [-0.02, 0.12]}, "age": {"alpha": 0.6, "ci": [0.5, 0.7]}},
+    ...                          {"gender": 0.27, "age": 0.02}):
+    ...     print(w)
+    gender: the teachers agree no more than chance would (Krippendorff alpha 0.05, 95% interval -0.02 to 0.12); its pseudo-labels carry little signal
+    gender: the pseudo-labels moved a label share 0.27 from the teachers' own shares (more than 0.15)
+    """
+    out = []
+    for attr, a in agreement.items():
+        if not a["ci"][0] > 0:  # NaN included: no measurable agreement
+            out.append(f"{attr}: the teachers agree no more than chance would (Krippendorff alpha {a['alpha']:.2f}, "
+                       f"95% interval {a['ci'][0]:.2f} to {a['ci'][1]:.2f}); its pseudo-labels carry little signal")
+    for attr, s in (shifts or {}).items():
+        if s > max_share_shift:
+            out.append(f"{attr}: {what} moved a label share {s:.2f} from the teachers' own shares "
+                       f"(more than {max_share_shift})")
+    return out

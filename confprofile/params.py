@@ -1,14 +1,27 @@
-"""Run profiles: one YAML parameter file per scale (``notebooks/params/<profile>.yaml``).
+"""Run profiles: one YAML parameter file per scale or dataset.
 
-A profile is a parameter file, not a code branch: smoke, cpu and gpu run the same notebooks.
+A profile is a parameter file, not a code branch: smoke, cpu and gpu run the same notebooks on
+the built-in benchmark (``notebooks/params/<name>.yaml``), and a dataset of your own is one more
+profile file, anywhere, that names its data (see ``examples/own_data/own_data.yaml``):
+
+- ``profile``: the name that outputs go under (``runs/<profile>/``, ``results/<profile>/``,
+  ``figures/<profile>/``); lower-case letters, digits, ``_`` and ``-``.
+- ``data``: ``{split: records JSONL}`` for ``pool`` and ``test``; null: generate ProfileBench-Synth.
+- ``gold``: ``{split: gold JSONL}``, optional (evaluation only; without it notebooks and commands
+  write every label-free output and skip the scores).
+- ``taxonomy_file``: the taxonomy YAML (its ``domain`` is the prompt's wording); null: the built-in.
+- ``teachers`` and every other key, as in ``smoke.yaml``; a key left out takes smoke's value.
+
+Relative paths in ``data``, ``gold`` and ``taxonomy_file`` are read from the profile file's folder.
 
 >>> p = load_params("smoke")
->>> p["profile"], p["seed"]
-('smoke', 0)
+>>> p["profile"], p["seed"], is_builtin("smoke"), is_builtin("my_shop")
+('smoke', 0, True, False)
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -17,19 +30,68 @@ from confprofile import paths
 from confprofile.errors import ParamsError
 
 PROFILES = ("smoke", "cpu", "gpu")
+"""The built-in benchmark's profiles: claims about which method wins are asserted only on them."""
+
+PATH_KEYS = ("data", "gold", "taxonomy_file")
+"""Keys whose values are files, read relative to the profile file's folder."""
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
-def load_params(profile: str, path: str | Path | None = None) -> dict:
-    """Load a profile's parameters; the file must name the same profile it is stored as."""
-    path = Path(path) if path is not None else paths.params_path(profile)
+def is_builtin(profile: str) -> bool:
+    """True for a built-in benchmark profile (smoke, cpu, gpu), where the notebooks' claims hold."""
+    return profile in PROFILES
+
+
+def _read(path: Path) -> dict:
     if not path.is_file():
-        raise ParamsError(f"{path}: parameter file for profile '{profile}' not found")
+        raise ParamsError(f"{path}: parameter file not found")
     try:
         params = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise ParamsError(f"{path}: not valid YAML ({getattr(e, 'problem', e)})") from None
     if not isinstance(params, dict):
         raise ParamsError(f"{path}: expected a mapping of parameter names to values")
-    if params.get("profile") != profile:
-        raise ParamsError(f"{path}: field 'profile' is {params.get('profile')!r}, expected {profile!r}")
+    return params
+
+
+def _resolve(value: object, key: str, base: Path, path: Path) -> object:
+    """``value`` with every relative file path made absolute against ``base``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return str((base / value).resolve())
+    if isinstance(value, dict) and key in ("data", "gold"):
+        return {str(split): _resolve(v, "file", base, path) for split, v in value.items()}
+    raise ParamsError(f"{path}: field '{key}' must be a file path{' or a mapping split -> path' if key != 'taxonomy_file' else ''}")
+
+
+def load_params(profile: str | Path, path: str | Path | None = None) -> dict:
+    """A profile's parameters, by built-in name (``smoke``) or by the path of a profile file.
+
+    A built-in file must name the profile it is stored as; a profile file elsewhere names its
+    own (not a built-in one: those outputs belong to the benchmark). Keys a file leaves out take
+    ``smoke.yaml``'s values, so a dataset's profile holds only what differs.
+    """
+    profile = str(profile)
+    by_path = path is not None or profile.endswith((".yaml", ".yml")) or "/" in profile
+    file = Path(path if path is not None else profile) if by_path else paths.params_path(profile)
+    if not by_path and not file.is_file():
+        raise ParamsError(f"{file}: parameter file for profile '{profile}' not found "
+                          f"(built-in: {', '.join(PROFILES)}; or give the path of a profile file)")
+    params = _read(file)
+    name = params.get("profile")
+    if path is not None or not by_path:  # a built-in file (or one standing in for it)
+        if name != profile:
+            raise ParamsError(f"{file}: field 'profile' is {name!r}, expected {profile!r}")
+    else:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ParamsError(f"{file}: field 'profile' must name the outputs' folder "
+                              f"(lower-case letters, digits, _ and -), got {name!r}")
+        if is_builtin(name) and file.resolve() != paths.params_path(name).resolve():
+            raise ParamsError(f"{file}: profile name {name!r} is the built-in benchmark's; choose another")
+        params = {**load_params("smoke"), **{k: None for k in PATH_KEYS}, **params}
+    base = file.resolve().parent
+    for key in PATH_KEYS:
+        params[key] = _resolve(params.get(key), key, base, file)
     return params

@@ -25,7 +25,7 @@ import hashlib
 import json
 import re
 
-from confprofile.records import MAX_RECORD_CHARS, render_record
+from confprofile.records import MAX_ITEMS, MAX_RECORD_CHARS, render_record
 from confprofile.taxonomy import UNKNOWN, Taxonomy
 
 PROMPT_VERSION = "confhint-v1"
@@ -68,7 +68,7 @@ def output_example(taxonomy: Taxonomy) -> str:
 
 def system_prompt(taxonomy: Taxonomy) -> str:
     return (
-        "You are an expert annotator building user profiles for a short-video platform. "
+        f"You are an expert annotator building user profiles for {taxonomy.domain}. "
         "From one user's public activity, infer each attribute below. Judge only from the "
         "record; quote the evidence you used.\n\n"
         f"Attributes and labels:\n{render_taxonomy(taxonomy)}\n\n{_RUBRIC}\n\n"
@@ -76,8 +76,10 @@ def system_prompt(taxonomy: Taxonomy) -> str:
         "labels spelled as listed:\n" + output_example(taxonomy))
 
 
-def build_messages(record: dict, taxonomy: Taxonomy, max_chars: int = MAX_RECORD_CHARS, max_items: int = 8) -> list[dict]:
-    """System + user chat messages for one user record (the record bounded by ``max_chars``)."""
+def build_messages(record: dict, taxonomy: Taxonomy, max_chars: int = MAX_RECORD_CHARS,
+                   max_items: int = MAX_ITEMS) -> list[dict]:
+    """System + user chat messages for one user record (the record bounded by ``max_chars``, each
+    list field by ``max_items``; the profile's ``teacher_max_items``)."""
     text = render_record(record, max_items=max_items, max_chars=max_chars)
     user = (f"Profile this user.\n{RECORD_OPEN}\n{text}\n{RECORD_CLOSE}\n"
             "Return the JSON object now.")

@@ -12,9 +12,10 @@ field                 type                                                      
 user_id               string, unique in its file                                  "u00017"
 nickname              string                                                      "xiaoyu"
 bio                   string                                                      "nurse, night owl"
-posts                 list of {title: string, tags: list of string}               ...
+posts                 list of {title: string, tags: list of string,              ...
+                      rating: number}
 watch_history         list of {category: string, title: string,                  ...
-                      watch_ratio: number in [0, 1]}
+                      watch_ratio: number in [0, 1], rating: number}
 comments              list of string
 searches              list of string
 follows               list of string (account names)
@@ -22,6 +23,9 @@ device                string                                                    
 location              {province: string or null, city_tier: string or null}       ...
 activity_hours        list of 24 non-negative integers (sessions per hour of day)
 ====================  ==========================================================  =========
+
+``rating`` is optional on every item: a number the user gave (stars, a score), rendered as
+``(rated 4.5)``; ``watch_ratio`` is only for how much of a video was watched.
 
 Unknown extra fields are kept and rendered as ``key: value`` so converted datasets lose
 nothing. Validation errors name the file, line and field:
@@ -67,6 +71,11 @@ def validate_record(rec: object, path: str | Path = "<record>", line: int | None
             raise fail(field, f"expected a list, got {_type(v)}")
         return v
 
+    def want_rating(item: dict, field: str) -> None:
+        r = item.get("rating")
+        if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float))):
+            raise fail(f"{field}.rating", f"expected a number, got {r!r}")
+
     if not isinstance(rec, dict):
         raise fail(None, f"expected a JSON object, got {_type(rec)}")
     if "user_id" not in rec:
@@ -85,6 +94,7 @@ def validate_record(rec: object, path: str | Path = "<record>", line: int | None
             if not isinstance(p, dict):
                 raise fail(f"posts[{i}]", f"expected an object, got {_type(p)}")
             want_str(p.get("title"), f"posts[{i}].title")
+            want_rating(p, f"posts[{i}]")
             for j, t in enumerate(want_list(p.get("tags", []), f"posts[{i}].tags")):
                 want_str(t, f"posts[{i}].tags[{j}]")
     if rec.get("watch_history") is not None:
@@ -94,6 +104,7 @@ def validate_record(rec: object, path: str | Path = "<record>", line: int | None
             want_str(w.get("category"), f"watch_history[{i}].category")
             if w.get("title") is not None:
                 want_str(w["title"], f"watch_history[{i}].title")
+            want_rating(w, f"watch_history[{i}]")
             r = w.get("watch_ratio")
             if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r <= 1):
                 raise fail(f"watch_history[{i}].watch_ratio", f"expected a number in [0, 1], got {r!r}")
@@ -161,6 +172,9 @@ def write_jsonl(path: str | Path, rows: Iterable[dict]) -> Path:
 MAX_RECORD_CHARS = 2400
 """How much of a rendered record a teacher sees (the prompt's one bound on record length)."""
 
+MAX_ITEMS = 8
+"""Items per list field a teacher sees by default (a profile's ``teacher_max_items``)."""
+
 
 def _hours_summary(hours: list[int]) -> str:
     total = sum(hours)
@@ -171,7 +185,12 @@ def _hours_summary(hours: list[int]) -> str:
     return f"most active at {', '.join(f'{h:02d}h' for h in sorted(top))}; {night:.0%} of sessions 00-06h"
 
 
-def render_record(rec: dict, max_items: int = 8, max_chars: int = MAX_RECORD_CHARS) -> str:
+def _rated(item: dict) -> str:
+    r = item.get("rating")
+    return "" if r is None else f" (rated {r:g})"
+
+
+def render_record(rec: dict, max_items: int = MAX_ITEMS, max_chars: int = MAX_RECORD_CHARS) -> str:
     """The record as a teacher reads it: labelled sections, long lists cut to ``max_items``.
 
     Truncation is stated in the text (``... (+3 more)``) so a model knows evidence was cut.
@@ -180,6 +199,9 @@ def render_record(rec: dict, max_items: int = 8, max_chars: int = MAX_RECORD_CHA
     User u1
     Bio: nurse
     Searches: a | b ... (+1 more)
+    >>> print(render_record({"user_id": "u2", "watch_history": [{"category": "film", "title": "Heat", "rating": 4.5}]}))
+    User u2
+    Watched: film: Heat (rated 4.5)
     """
 
     def cut(items: list[str]) -> str:
@@ -193,12 +215,12 @@ def render_record(rec: dict, max_items: int = 8, max_chars: int = MAX_RECORD_CHA
         lines.append(f"Bio: {rec['bio']}")
     if rec.get("posts"):
         lines.append("Posted videos: " + cut([
-            p["title"] + (f" [{', '.join('#' + t for t in p.get('tags', []))}]" if p.get("tags") else "")
+            p["title"] + (f" [{', '.join('#' + t for t in p.get('tags', []))}]" if p.get("tags") else "") + _rated(p)
             for p in rec["posts"]]))
     if rec.get("watch_history"):
         lines.append("Watched: " + cut([
             f"{w['category']}" + (f": {w['title']}" if w.get("title") else "")
-            + (f" ({w['watch_ratio']:.0%} watched)" if w.get("watch_ratio") is not None else "")
+            + (f" ({w['watch_ratio']:.0%} watched)" if w.get("watch_ratio") is not None else "") + _rated(w)
             for w in rec["watch_history"]]))
     if rec.get("comments"):
         lines.append("Comments: " + cut([f'"{c}"' for c in rec["comments"]]))

@@ -3,6 +3,11 @@
     python -m confprofile.reproduce --profile cpu            # all notebooks
     python -m confprofile.reproduce --profile smoke --only 01
     python -m confprofile.reproduce --profile cpu --from 03
+    python -m confprofile.reproduce --profile examples/own_data/own_data.yaml   # your own data
+
+``--profile`` is a built-in name (smoke, cpu, gpu: ``notebooks/params/<name>.yaml``) or the path
+of a profile file naming its own data (``confprofile.params``); outputs go under the name its
+``profile:`` key gives.
 
 Each notebook gets the profile's parameters that its ``parameters`` cell declares; executed
 copies go to ``results/<profile>/notebooks/``, without timestamps or local paths, so a rerun
@@ -24,7 +29,7 @@ from pathlib import Path
 
 from confprofile import paths
 from confprofile.errors import run_cli
-from confprofile.params import PROFILES, load_params
+from confprofile.params import load_params
 
 KERNEL = "python3"
 
@@ -150,11 +155,13 @@ def _failed_cell(exc: Exception) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m confprofile.reproduce", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--profile", default="cpu", choices=PROFILES)
+    ap.add_argument("--profile", default="cpu", metavar="NAME|PATH",
+                    help="smoke, cpu, gpu or the path of a profile file (default: cpu)")
     ap.add_argument("--only", action="append", metavar="NN", help="run only notebook NN (repeatable)")
     ap.add_argument("--from", dest="start", metavar="NN", help="start at notebook NN")
     args = ap.parse_args(argv)
     params = load_params(args.profile)
+    args.profile = params["profile"]  # a profile file names the folder its outputs go under
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is downloaded at run time
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no weight-loading bars in executed notebooks

@@ -288,7 +288,7 @@ def prepare(profile: str, p: Mapping) -> dict:
     from confprofile.taxonomy import load_taxonomy
 
     student.use_threads(p["torch_threads"])
-    taxonomy = load_taxonomy()
+    taxonomy = load_taxonomy(p.get("taxonomy_file"))
     recs = {split: records.read_records(paths.records_path(profile, split)) for split in ("pool", "test")}
     ann = {split: records.load_annotations(profile, split) for split in ("pool", "test")}
     teachers = monitor.complete_teachers(ann["pool"])
@@ -344,14 +344,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from confprofile.params import load_params
 
     ap = argparse.ArgumentParser(prog="python -m confprofile.sft", description=main.__doc__)
-    ap.add_argument("--profile", default="gpu")
+    ap.add_argument("--profile", default="gpu", metavar="NAME|PATH", help="smoke, cpu, gpu or a profile file")
     ap.add_argument("--variant", action="append", metavar="NAME",
                     help="sft (the main student) or ablation_<source>; repeatable; default: all")
     a = ap.parse_args(argv)
     p = load_params(a.profile)
-    prep = prepare(a.profile, p)
+    prep = prepare(p["profile"], p)
     for name in a.variant or list(variants(p)):
-        r = train_variant(a.profile, p, name, prep)
+        r = train_variant(p["profile"], p, name, prep)
         print(f"{name}: {'reused' if r['reused'] else 'trained'} -> {r['path']}", flush=True)
     return 0
 

@@ -24,12 +24,13 @@ built from the cache by ``parsing.annotation_rows``: format problems are counted
 ((12, 9), ['55_plus', '55_plus'])
 
 CLI (writes ``runs/<profile>/synthesis/<split>.parquet`` unless ``--shard`` is given; run once
-more without ``--shard`` to merge shard caches into the table at no cost):
+more without ``--shard`` to merge shard caches into the table at no cost; teachers already in
+the table and not run now are kept; ``--help`` says what is read and written):
 
     python -m confprofile.synthesis --profile smoke --split pool --teachers lexicon,heuristic --samples 5
 
 Every option not given comes from the profile's parameter file (teachers, n_samples,
-teacher_temperature, seed).
+teacher_temperature, teacher_max_items, seed).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from confprofile.errors import UsageError, run_cli
 from confprofile.params import load_params
 from confprofile.parsing import ANNOTATION_COLUMNS, annotation_rows
 from confprofile.prompts import build_messages, prompt_hash
-from confprofile.records import read_records, save_annotations
+from confprofile.records import MAX_ITEMS, load_annotations, read_records, save_annotations
 from confprofile.repro import derive_seed
 from confprofile.taxonomy import Taxonomy, load_taxonomy
 from confprofile.teachers import Teacher, backend, get_teacher
@@ -182,13 +183,13 @@ def sampling_params(teacher: Teacher, n_samples: int, temperature: float, seed: 
 class _Prompts:
     """Messages and prompt hash per user, built once per synthesis run."""
 
-    def __init__(self, taxonomy: Taxonomy):
-        self.taxonomy, self.memo = taxonomy, {}
+    def __init__(self, taxonomy: Taxonomy, max_items: int = MAX_ITEMS):
+        self.taxonomy, self.max_items, self.memo = taxonomy, max_items, {}
 
     def __call__(self, rec: dict) -> tuple[list[dict], str]:
         uid = rec["user_id"]
         if uid not in self.memo:
-            msgs = build_messages(rec, self.taxonomy)
+            msgs = build_messages(rec, self.taxonomy, max_items=self.max_items)
             self.memo[uid] = (msgs, prompt_hash(msgs))
         return self.memo[uid]
 
@@ -266,7 +267,8 @@ def rows_from_cache(users: Sequence[dict], teacher: Teacher, cache: OutputCache,
 
 def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[Teacher], *, n_samples: int,
                temperature: float, seed: int, cache_dir: str | Path, shard: str | tuple[int, int] | None = None,
-               progress: bool | None = None, log: Callable[[str], None] | None = None) -> pd.DataFrame:
+               max_items: int = MAX_ITEMS, progress: bool | None = None,
+               log: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Annotate ``records`` with every teacher; return the annotation table (docs/CONTRACTS.md).
 
     Per teacher: ``generate_missing`` fills the cache, then ``rows_from_cache`` builds the rows.
@@ -279,13 +281,14 @@ def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[T
         cache_dir: where raw outputs are cached (``paths.synthesis_cache_dir(profile)`` in a pipeline
             run); without a cache nothing can resume.
         shard: ``"i/n"``: annotate (and return rows for) only the users of shard i.
+        max_items: items per list field shown to teachers (the profile's ``teacher_max_items``).
         progress: a tqdm bar per teacher; None = only on an interactive terminal.
     """
     if n_samples < 1:
         raise ValueError(f"n_samples must be at least 1, got {n_samples}")
     shard = parse_shard(shard)
     show = _progress_enabled(progress)
-    prompts = _Prompts(taxonomy)
+    prompts = _Prompts(taxonomy, max_items)
     rows: list[dict] = []
     gen_seconds: dict[str, float] = {}
     sampling = {"n_samples": n_samples, "temperature": temperature, "seed": seed}
@@ -357,22 +360,53 @@ def _teachers_from_specs(specs: Mapping[str, Mapping], taxonomy: Taxonomy) -> li
         raise UsageError(f"teacher settings {dict(specs)}: {e}") from None
 
 
+def merge_teachers(old: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
+    """The annotation table after a run of some teachers: ``new``'s teachers replace their own
+    rows in ``old``; every other teacher's rows stay (a table is built up one teacher at a time).
+
+    >>> a = pd.DataFrame({"teacher": ["x", "y"], "user_id": ["u", "u"]})
+    >>> merge_teachers(a, pd.DataFrame({"teacher": ["y", "y"], "user_id": ["u", "v"]}))["teacher"].tolist()
+    ['x', 'y', 'y']
+    """
+    if old is None or old.empty:
+        return new
+    kept = old[~old["teacher"].isin(set(new["teacher"]))]
+    return pd.concat([kept, new], ignore_index=True)
+
+
+_CLI = """Annotate one split of a profile's users with its teachers.
+
+Reads:  the records, runs/<profile>/data/<split>.jsonl (written by notebook 01 or
+        `python -m confprofile.bench --profile P`), or --records; the taxonomy named by the
+        profile (taxonomy_file; default: the built-in); runs/<profile>/synthesis/cache/.
+Writes: runs/<profile>/synthesis/cache/<teacher>.jsonl (raw outputs, resumable) and, without
+        --shard, the annotation table runs/<profile>/synthesis/<split>.parquet. Teachers already
+        in the table and not run now are kept, so teachers can be run one call at a time.
+Every option not given comes from the profile (teachers, n_samples, teacher_temperature,
+teacher_max_items, seed). CONFPROFILE_ROOT moves runs/ (default: the repository root)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m confprofile.synthesis", description=__doc__.split("\n")[0])
-    ap.add_argument("--profile", required=True, help="run profile; its parameter file gives every default below")
+    ap = argparse.ArgumentParser(prog="python -m confprofile.synthesis", description=_CLI,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", required=True, metavar="NAME|PATH",
+                    help="smoke, cpu, gpu or a profile file; its parameters give every default below")
     ap.add_argument("--split", default="pool")
+    ap.add_argument("--records", default=None, help="records JSONL to annotate (default: runs/<profile>/data/<split>.jsonl)")
     ap.add_argument("--teachers", default=None, help="comma-separated teacher names (default: the profile's)")
     ap.add_argument("--samples", type=int, default=None, help="samples per teacher and user (default: n_samples)")
     ap.add_argument("--temperature", type=float, default=None, help="default: the profile's teacher_temperature")
     ap.add_argument("--seed", type=int, default=None, help="default: the profile's seed")
+    ap.add_argument("--max-items", type=int, default=None, help="items per list field shown (default: teacher_max_items)")
     ap.add_argument("--shard", default=None, help="i/n: annotate only shard i of n (caches merge on read)")
-    ap.add_argument("--taxonomy", default=None, help="taxonomy YAML (default: the package's)")
+    ap.add_argument("--taxonomy", default=None, help="taxonomy YAML (default: the profile's taxonomy_file)")
     ap.add_argument("--set", action="append", default=[], metavar="TEACHER.KEY=VALUE",
                     help="teacher constructor argument, e.g. smollm2.max_users=40 or openai.model=qwen3-8b")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
 
     params = load_params(args.profile)
+    profile = params["profile"]
     n_samples = params["n_samples"] if args.samples is None else args.samples
     if n_samples < 1:
         raise UsageError(f"--samples must be at least 1, got {n_samples}")
@@ -381,22 +415,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = list(profile_specs) if args.teachers is None else [t for t in args.teachers.split(",") if t]
     settings = _parse_settings(args.set, names)
     specs = {t: {**(profile_specs.get(t) or {}), **settings.get(t, {})} for t in names}
-    taxonomy = load_taxonomy(args.taxonomy)
-    records = read_records(paths.records_path(args.profile, args.split))
+    taxonomy = load_taxonomy(args.taxonomy or params.get("taxonomy_file"))
     teachers = _teachers_from_specs(specs, taxonomy)
+    source = Path(args.records) if args.records else paths.records_path(profile, args.split)
+    records = read_records(source)
+    print(f"read {len(records)} users from {source}; taxonomy {taxonomy.path} ({len(taxonomy)} attributes)",
+          file=sys.stderr)
     df = synthesize(records, taxonomy, teachers, n_samples=n_samples,
                     temperature=params["teacher_temperature"] if args.temperature is None else args.temperature,
                     seed=params["seed"] if args.seed is None else args.seed,
-                    cache_dir=paths.synthesis_cache_dir(args.profile), shard=shard,
+                    max_items=params.get("teacher_max_items", MAX_ITEMS) if args.max_items is None else args.max_items,
+                    cache_dir=paths.synthesis_cache_dir(profile), shard=shard,
                     progress=False if args.no_progress else None, log=lambda s: print(s, file=sys.stderr))
     for t in teachers:
         t.close()
     ok = df.groupby("teacher")["ok"].mean()
     print("parse success by teacher: " + ", ".join(f"{k} {v:.1%}" for k, v in ok.items()))
     if shard is None:
-        print(f"wrote {save_annotations(df, args.profile, args.split)} ({len(df)} rows)")
+        old = load_annotations(profile, args.split) if paths.annotations_path(profile, args.split).is_file() else None
+        table = merge_teachers(old, df)
+        print(f"wrote {save_annotations(table, profile, args.split)} ({len(table)} rows; teachers "
+              f"{', '.join(sorted(table['teacher'].unique()))})")
     else:
-        print(f"shard {args.shard}: {len(df)} rows cached under {paths.synthesis_cache_dir(args.profile)}; "
+        print(f"shard {args.shard}: {len(df)} rows cached under {paths.synthesis_cache_dir(profile)}; "
               "run again without --shard to write the table")
     return 0
 

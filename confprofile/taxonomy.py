@@ -10,6 +10,11 @@ and validates it so that every later stage can trust label names.
 ('female', 'male')
 >>> tax["occupation"].group_of("finance")
 'white_collar'
+>>> tax.domain
+'a short-video platform'
+
+A file of your own has the same shape (``examples/own_data/taxonomy.yaml``); ``domain`` is the
+prompt's wording for where the users are (default: "an online platform").
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from pathlib import Path
 import yaml
 
 from confprofile.errors import TaxonomyError
+
+DEFAULT_DOMAIN = "an online platform"
+"""The prompt's wording for where users are, when a taxonomy file has no ``domain``."""
 
 UNKNOWN = "unknown"
 """The abstention label. Never a gold label; a teacher may emit it where ``unknown`` is allowed."""
@@ -69,6 +77,7 @@ class Taxonomy:
     version: int
     attributes: tuple[Attribute, ...]
     path: str = field(default="", compare=False)
+    domain: str = DEFAULT_DOMAIN
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -163,8 +172,12 @@ def parse_taxonomy(raw: object, source: str = "<taxonomy>") -> Taxonomy:
             if not isinstance(lspec, dict) or not isinstance(lspec.get("description"), str):
                 raise fail(f"label '{lname}': needs a one-line 'description'", aname)
             cues = lspec.get("cues", [])
-            if not isinstance(cues, list) or not all(isinstance(c, str) for c in cues):
+            if not isinstance(cues, list):
                 raise fail(f"label '{lname}': 'cues' must be a list of strings", aname)
+            for i, c in enumerate(cues):
+                if not isinstance(c, str):
+                    hint = " (a cue containing ': ' must be quoted)" if isinstance(c, dict) else ""
+                    raise fail(f"label '{lname}': cue {i + 1} ({c!r}) is not a string{hint}", aname)
             group = lspec.get("group")
             if group is not None and not isinstance(group, str):
                 raise fail(f"label '{lname}': 'group' must be a string", aname)
@@ -173,4 +186,7 @@ def parse_taxonomy(raw: object, source: str = "<taxonomy>") -> Taxonomy:
     version = raw.get("version", 1)
     if not isinstance(version, int):
         raise fail("'version' must be an integer")
-    return Taxonomy(str(raw.get("name", "taxonomy")), version, tuple(out), path=source)
+    domain = raw.get("domain", DEFAULT_DOMAIN)
+    if not isinstance(domain, str) or not domain.strip():
+        raise fail("'domain' must be a phrase such as 'a short-video platform'")
+    return Taxonomy(str(raw.get("name", "taxonomy")), version, tuple(out), path=source, domain=domain.strip())

@@ -16,9 +16,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "confprofile"
 # stage rank: a module may import modules of its own rank or lower
 STAGES = {
     0: ["errors", "paths", "repro", "params", "taxonomy", "records", "metrics", "plots", "monitor"],  # core
-    1: ["bench"],                                             # data: the benchmark
+    1: ["bench", "dataset"],                                  # data: the benchmark, or your own
     2: ["prompts", "parsing", "teachers", "synthesis"],       # stage 1a: label synthesis
-    3: ["voting", "calibration"],                             # stage 1b-c: aggregation
+    3: ["voting", "calibration", "vote"],                     # stage 1b-c: aggregation, its command line
     4: ["sft", "student", "classical"],                                  # stage 2: distillation (SFT), the student
     5: ["rewards", "rl"],                                     # stage 3: RL with confidence rewards
     6: ["evaluate", "analysis"],                              # evaluation against gold (last: reads labels), analysis

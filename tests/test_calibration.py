@@ -278,7 +278,7 @@ def test_build_candidates_fits_each_candidate_on_the_pool():
     kw = {"norm": "none", "softmax_temperature": 1.0, "teacher_weights": None}
     scores = {"pool": voting.vote_scores(ann, **kw), "test": voting.vote_scores(ann.iloc[:12], **kw)}
     c = calibration.build_candidates(ann, scores, coverage=0.5, prior_strength=0.5, **kw)
-    assert list(c) == ["isotonic", "isotonic_teacher", "temperature", "thresholds", "prior", "prior_thresholds"]
+    assert list(c) == ["isotonic", "isotonic_teacher", "temperature", "thresholds", "prior", "prior_thresholds", "none"]
     assert all(set(x.votes) == {"pool", "test"} for x in c.values())
     raw = voting.votes_from_scores(scores["test"])
     iso = fit_confidence_calibrator(ann, method="isotonic", **kw)
@@ -288,5 +288,6 @@ def test_build_candidates_fits_each_candidate_on_the_pool():
     pd.testing.assert_frame_equal(c["prior"].fitted.priors, prior.priors)
     thr = fit_class_thresholds(voting.votes_from_scores(scores["pool"]), coverage=0.5)
     pd.testing.assert_frame_equal(c["thresholds"].votes["test"], apply_thresholds(raw, thr))
+    pd.testing.assert_frame_equal(c["none"].votes["test"], raw)
     assert [k for k, x in c.items() if x.drops_pairs] == ["thresholds", "prior_thresholds"]
     assert c["thresholds"].votes["pool"]["kept"].mean() == pytest.approx(0.5, abs=0.2)

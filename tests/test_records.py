@@ -90,7 +90,8 @@ def test_command_lines_print_one_line_errors(tmp_path):
     out = subprocess.run([sys.executable, "-m", "confprofile.synthesis", "--profile", "nothing"],
                          capture_output=True, text=True, env=env)
     assert out.returncode == 2
-    assert out.stderr.strip().endswith("params/nothing.yaml: parameter file for profile 'nothing' not found")
+    assert "params/nothing.yaml: parameter file for profile 'nothing' not found" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
 
 
 def test_invalid_utf8_and_empty_files_name_the_file_and_line(tmp_path):

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,6 +134,40 @@ class CPUTeacher(Teacher):
         return p
 
     # -- shared -------------------------------------------------------------------------------
+    def report_unknown_labels(self, refs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Warn once (at construction, so once per run) about the ``(attribute, label)`` names of
+        this teacher's built-in rules that the taxonomy lacks: those rules are off. Returns them.
+
+        Rules match by name, so on a taxonomy of your own a rule whose names happen to exist there
+        (say ``gender``/``female``) still fires as written, whatever the label means in your data:
+        a known limitation, said in the warning; rename the label to switch such a rule off.
+
+        >>> from confprofile.taxonomy import parse_taxonomy
+        >>> tax = parse_taxonomy({"attributes": {"gender": {"labels": {
+        ...     "female": {"description": "f"}, "other": {"description": "o"}}}}})
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as w:
+        ...     warnings.simplefilter("always")
+        ...     off = CPUTeacher(tax).report_unknown_labels([("gender", "female"), ("gender", "male"), ("age", "55_plus")])
+        >>> off
+        [('age', '55_plus'), ('gender', 'male')]
+        >>> print(w[0].message)  # doctest: +NORMALIZE_WHITESPACE
+        teacher: 2 of 3 built-in rule targets are not in taxonomy 'taxonomy' and are off: age (no such
+        attribute), gender.male; 1 that match by name fire as written: gender.female
+        """
+        refs = list(refs)
+        off = sorted({(a, lab) for a, lab in refs if a not in self.taxonomy.names or lab not in self.taxonomy[a].labels})
+        if off:
+            firing = sorted({(a, lab) for a, lab in refs} - set(off))
+            gone = sorted({a for a, _ in off if a not in self.taxonomy.names})
+            what = [f"{a} (no such attribute)" for a in gone] + [f"{a}.{lab}" for a, lab in off if a not in gone]
+            n_off = sum(1 for r in refs if r in set(off))
+            warnings.warn(f"{self.name}: {n_off} of {len(refs)} built-in rule targets are not in taxonomy "
+                          f"'{self.taxonomy.name}' and are off: {', '.join(what)}; {len(firing)} that match by name "
+                          f"fire as written: {', '.join(f'{a}.{lab}' for a, lab in firing) or 'none'}",
+                          UserWarning, stacklevel=3)
+        return off
+
     def generate(self, messages_batch, n, temperature, seed):
         parsed = [parse_sections(record_text(m)) for m in messages_batch]
         judgements = self.judge_batch([items for _, items in parsed])

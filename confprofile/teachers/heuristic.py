@@ -18,6 +18,7 @@ import re
 import numpy as np
 
 from confprofile.teachers.cpu import (
+    AGE_BRACKETS,
     SECTION_WEIGHT,
     CPUTeacher,
     Judgement,
@@ -29,6 +30,12 @@ from confprofile.teachers.cpu import (
 
 _PERSONA = load_table("heuristic")
 """``rules``: (regex, attribute, label, weight, why); ``prior``: the class it believes most common."""
+
+# what it reads into activity hours: (attribute, label, weight)
+_NIGHT = (("occupation", "healthcare", 1.0), ("occupation", "manufacturing", 0.7), ("occupation", "student", 0.7),
+          ("age", "18_24", 0.6), ("life_stage", "student", 0.5))
+_EARLY = (("age", "55_plus", 0.6), ("occupation", "retired", 0.6))
+_DAYTIME = (("occupation", "homemaker", 0.4), ("occupation", "retired", 0.4))
 
 
 class HeuristicTeacher(CPUTeacher):
@@ -51,6 +58,10 @@ class HeuristicTeacher(CPUTeacher):
                     pat = re.compile(r"(?<![\w'])" + re.escape(cue) + r"(?![\w'])", re.I)
                     self._rules.append((pat, attr.name, li, self.cue_weight, f'"{cue}"'))
         self._year = re.compile(r"(?<!\d)(19[5-9]\d|20[01]\d)(?!\d)")
+        self.report_unknown_labels([(attr, lab) for _, attr, lab, _, _ in _PERSONA["rules"]]
+                                   + list(_PERSONA["prior"].items())
+                                   + [(attr, lab) for attr, lab, _ in _NIGHT + _EARLY + _DAYTIME]
+                                   + [("age", lab) for _, lab in AGE_BRACKETS])
 
     def judge(self, items):
         logits = {a.name: np.zeros(len(a.labels)) for a in self.taxonomy}
@@ -81,19 +92,17 @@ class HeuristicTeacher(CPUTeacher):
                 night, hours = parse_activity(item)
                 if night >= 0.2:
                     why = f"activity: {night:.0%} of sessions at night"
-                    for attr, lab, w in (("occupation", "healthcare", 1.0), ("occupation", "manufacturing", 0.7),
-                                         ("occupation", "student", 0.7), ("age", "18_24", 0.6),
-                                         ("life_stage", "student", 0.5)):
+                    for attr, lab, w in _NIGHT:
                         if attr in logits and lab in self.taxonomy[attr].labels:
                             add(attr, self.taxonomy[attr].labels.index(lab), w, why)
                 if hours and all(5 <= h <= 8 for h in hours[:1]) and night < 0.05:
-                    for attr, lab in (("age", "55_plus"), ("occupation", "retired")):
+                    for attr, lab, w in _EARLY:
                         if attr in logits and lab in self.taxonomy[attr].labels:
-                            add(attr, self.taxonomy[attr].labels.index(lab), 0.6, "early riser")
+                            add(attr, self.taxonomy[attr].labels.index(lab), w, "early riser")
                 if hours and sum(9 <= h <= 16 for h in hours) >= 2:
-                    for attr, lab in (("occupation", "homemaker"), ("occupation", "retired")):
+                    for attr, lab, w in _DAYTIME:
                         if attr in logits and lab in self.taxonomy[attr].labels:
-                            add(attr, self.taxonomy[attr].labels.index(lab), 0.4, "active during office hours")
+                            add(attr, self.taxonomy[attr].labels.index(lab), w, "active during office hours")
         out = {}
         for attr in self.taxonomy:
             lg = logits[attr.name]

@@ -29,6 +29,7 @@ import re
 import numpy as np
 
 from confprofile.teachers.cpu import (
+    AGE_BRACKETS,
     CPUTeacher,
     Judgement,
     age_from_birth_year,
@@ -42,6 +43,17 @@ from confprofile.teachers.cpu import (
 _K = load_table("knowledge")
 _IRONY, _SHARED, _NOT_OWN = (re.compile(_K[key]) for key in ("irony", "shared", "not_own"))
 _SHORT = {"a": "age", "g": "gender", "o": "occupation", "l": "life_stage", "e": "education", "c": "consumption_level"}
+_LOCATION = (("tier-1", "c.high 0.5 c.low -0.3 o.agriculture -1"), ("new tier-1", "c.high 0.2 o.agriculture -0.6"),
+             ("tier-3", "c.low 0.3 o.agriculture 0.3"), ("tier-4", "c.low 0.5 c.high -0.3 o.agriculture 0.8"))
+_NIGHT_SPEC = "o.healthcare 0.5 o.manufacturing 0.4 o.student 0.2 a.55_plus -0.3"
+_EARLY_SPEC = "a.55_plus 0.5 o.retired 0.3"
+_INLINE_SPECS = (*(spec for _, spec in _LOCATION), _NIGHT_SPEC, _EARLY_SPEC)
+
+
+def _spec_ref(key: str) -> tuple[str, str]:
+    """``"o.student"`` -> ``("occupation", "student")``."""
+    short, lab = key.split(".", 1)
+    return _SHORT[short], lab
 
 
 def _camel_words(text: str) -> str:
@@ -76,6 +88,12 @@ class KnowledgeTeacher(CPUTeacher):
                     if lab in a.labels:
                         self._prior[self._attrs[attr]][a.labels.index(lab)] = v
         self._memo: dict[str, list[tuple[int, int, float, str]]] = {}
+        specs = ([spec for _, spec in _K["rules"]] + [f"{k} 1 {v}" for k, v in _K["cross"].items()]
+                 + [spec for _, spec in _K["nickname_rules"]] + list(_INLINE_SPECS)
+                 + [f"c.{tier} 1" for _, tier in _K["device_tiers"]])
+        self.report_unknown_labels([_spec_ref(key) for spec in specs for key in spec.split()[::2]]
+                                   + [(a, lab) for a, prior in _K["prior"].items() for lab in prior]
+                                   + [("age", lab) for _, lab in AGE_BRACKETS])
 
     def _spec(self, spec: str) -> list[tuple[int, int, float]]:
         """``"o.student 2 a.18_24 1"`` -> ``[(attr index, label index, weight), ...]`` (unknown names dropped)."""
@@ -223,20 +241,20 @@ class KnowledgeTeacher(CPUTeacher):
 
     def _location(self, text, add):
         low = text.lower()
-        spec = ("c.high 0.5 c.low -0.3 o.agriculture -1" if re.search(r"\btier-1\b", low) and "new tier-1" not in low else
-                "c.high 0.2 o.agriculture -0.6" if "new tier-1" in low else
-                "c.low 0.3 o.agriculture 0.3" if "tier-3" in low else
-                "c.low 0.5 c.high -0.3 o.agriculture 0.8" if "tier-4" in low else "")
+        loc = dict(_LOCATION)
+        spec = (loc["tier-1"] if re.search(r"\btier-1\b", low) and "new tier-1" not in low else
+                loc["new tier-1"] if "new tier-1" in low else
+                loc["tier-3"] if "tier-3" in low else loc["tier-4"] if "tier-4" in low else "")
         for ai, li, w in self._spec(spec) if spec else ():
             add(ai, li, w, f'location "{text}"')
 
     def _activity(self, text, add):
         night, hours = parse_activity(text)
         if night >= 0.2:
-            for ai, li, w in self._spec("o.healthcare 0.5 o.manufacturing 0.4 o.student 0.2 a.55_plus -0.3"):
+            for ai, li, w in self._spec(_NIGHT_SPEC):
                 add(ai, li, w, f"activity: {night:.0%} of sessions at night (shift work?)")
         if hours and min(hours) <= 7 and night < 0.05:
-            for ai, li, w in self._spec("a.55_plus 0.5 o.retired 0.3"):
+            for ai, li, w in self._spec(_EARLY_SPEC):
                 add(ai, li, w, "activity: an early riser")
 
     def confidence(self, p, margin, strength):
