@@ -17,7 +17,7 @@ from confprofile.taxonomy import load_taxonomy
 
 PKG = Path(__file__).resolve().parent.parent / "confprofile"
 LABEL_FREE = sorted((PKG / "teachers").glob("*.py")) + [
-    PKG / f"{m}.py" for m in ("prompts", "parsing", "synthesis", "voting", "calibration", "monitor",
+    PKG / f"{m}.py" for m in ("prompts", "parsing", "synthesis", "voting", "calibration", "aggregation", "monitor",
                               "sft", "student", "classical", "rl", "rewards")]
 FORBIDDEN = ("confprofile.evaluate", "confprofile.bench")
 
