@@ -34,7 +34,7 @@ Nothing here reads labels; every fit takes annotation, score or vote tables of t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -151,7 +151,8 @@ class Calibrator:
 
 def fit_confidence_calibrator(ann: pd.DataFrame, method: str = "isotonic", holdout: str = "sample",
                               norm: str = "none", softmax_temperature: float = 1.0,
-                              teacher_weights: Mapping[str, float] | pd.Series | None = None) -> Calibrator:
+                              teacher_weights: Mapping[str, float] | pd.Series | None = None,
+                              agreement: Callable[[pd.DataFrame, str], pd.DataFrame] | None = None) -> Calibrator:
     """Fit a confidence calibrator on the unlabeled pool's annotations.
 
     Target: ``agreement_table(ann, holdout, norm, ...)`` (see the module docstring for what
@@ -160,6 +161,8 @@ def fit_confidence_calibrator(ann: pd.DataFrame, method: str = "isotonic", holdo
     sample count; ``"temperature"``: one parameter ``T`` (``Calibrator.fitted_temperature``) in
     ``sigmoid(logit(conf) / T)`` minimising the weighted cross-entropy. The fit uses votes with one unit fewer than the
     votes it is applied to, a small shift that matters only when there are few samples.
+    ``agreement(ann, holdout)`` replaces ``agreement_table`` for votes that must be refitted per
+    held-out unit (a model such as ``aggregation.Aggregator``); ``norm`` and the rest are unused then.
 
     >>> ann = pd.DataFrame({"user_id": [u for u in "abcd" for _ in range(3)],
     ...                     "attribute": ["age"] * 12, "sample": [0, 1, 2] * 4,
@@ -171,14 +174,17 @@ def fit_confidence_calibrator(ann: pd.DataFrame, method: str = "isotonic", holdo
     """
     if method not in ("isotonic", "temperature"):
         raise ValueError(f"method must be 'isotonic' or 'temperature', got {method!r}")
-    tab = agreement_table(ann, holdout, norm, softmax_temperature, teacher_weights)
+    if agreement is None:
+        tab = agreement_table(ann, holdout, norm, softmax_temperature, teacher_weights)
+        params = {"norm": norm, "softmax_temperature": softmax_temperature,
+                  "teacher_weights": dict(teacher_weights) if teacher_weights is not None else None}
+    else:
+        tab, params = agreement(ann, holdout), {"agreement": getattr(agreement, "__qualname__", repr(agreement))}
     if tab.empty:
         raise ValueError("no (user, attribute) has two voting units: nothing to calibrate against")
     x = tab["confidence"].to_numpy(dtype=float)
     y = tab["agree"].to_numpy(dtype=float)
     w = tab["weight"].to_numpy(dtype=float)
-    params = {"norm": norm, "softmax_temperature": softmax_temperature,
-              "teacher_weights": dict(teacher_weights) if teacher_weights is not None else None}
     if method == "isotonic":
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
         iso.fit(x, y, sample_weight=w)
@@ -407,8 +413,9 @@ class Candidate:
 
 
 def build_candidates(ann_pool: pd.DataFrame, scores: Mapping[str, pd.DataFrame], *, coverage: float,
-                     prior_strength: float, norm: str, softmax_temperature: float,
-                     teacher_weights: Mapping[str, float] | pd.Series | None) -> dict[str, Candidate]:
+                     prior_strength: float, norm: str = "none", softmax_temperature: float = 1.0,
+                     teacher_weights: Mapping[str, float] | pd.Series | None = None,
+                     agreement: Callable[[pd.DataFrame, str], pd.DataFrame] | None = None) -> dict[str, Candidate]:
     """Every calibration of one vote rule, each fitted on the pool and applied to every split.
 
     ``scores``: ``{split: voting.vote_scores(...)}`` of the rule (``norm``, ``softmax_temperature``,
@@ -416,7 +423,8 @@ def build_candidates(ann_pool: pd.DataFrame, scores: Mapping[str, pd.DataFrame],
     sample), ``isotonic_teacher`` (held-out teacher), ``temperature`` (confidence calibration),
     ``thresholds`` (class thresholds at ``coverage``), ``prior`` (prior correction at
     ``prior_strength``, the pull toward a balanced distribution), ``prior_thresholds`` (both),
-    ``none`` (the vote as it is: a label-free choice may prefer no calibration).
+    ``none`` (the vote as it is: a label-free choice may prefer no calibration). ``agreement``: as in
+    ``fit_confidence_calibrator`` (a rule's ``agreement`` attribute: None for a ``voting.VoteRule``).
 
     >>> ann = pd.DataFrame({"user_id": [u for u in "abcd" for _ in range(3)],
     ...                     "attribute": ["age"] * 12, "teacher": list("tuv") * 4, "sample": [0] * 12,
@@ -427,7 +435,8 @@ def build_candidates(ann_pool: pd.DataFrame, scores: Mapping[str, pd.DataFrame],
     >>> [k for k, v in c.items() if v.drops_pairs], c["thresholds"].votes["pool"]["kept"].tolist()
     (['thresholds', 'prior_thresholds'], [True, False, False, True])
     """
-    kw = {"norm": norm, "softmax_temperature": softmax_temperature, "teacher_weights": teacher_weights}
+    kw = {"norm": norm, "softmax_temperature": softmax_temperature, "teacher_weights": teacher_weights,
+          "agreement": agreement}
     raw = {split: voting.votes_from_scores(s) for split, s in scores.items()}
     cals = {"isotonic": ("chosen + confidence calibration (isotonic)", {"method": "isotonic"}),
             "isotonic_teacher": ("chosen + confidence calibration (isotonic, held-out teacher)",

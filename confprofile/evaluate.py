@@ -338,6 +338,40 @@ def prediction_report(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy
             "n_users": int(gold["user_id"].nunique())}
 
 
+def voting_sweep(records: Sequence[dict], gold: pd.DataFrame, taxonomy: Taxonomy, *, views: Sequence[int],
+                 gaps: Sequence[float], coverage: float, n_samples: int, temperature: float, seed: int,
+                 cache_dir: str | Path, n_teachers: int = 3) -> list[dict]:
+    """Where voting pays: ``n_teachers`` simulated LLM teachers (``teachers/persona.py``) annotate
+    ``records`` in every cell of a grid, and the weighted vote is scored against majority and
+    against the best single teacher sample.
+
+    Grid: ``views`` is the number of distinct seeded views of the world among the teachers (1:
+    all read the same associations, so their errors coincide; ``n_teachers``: each its own,
+    the most diverse); ``gaps`` is the coverage gap between one strong teacher and the others
+    (strong ``coverage + gap/2``, the rest ``coverage - gap/2``, capped to [0, 1]). Returns one
+    row per cell: ``views, gap, majority, weighted, best_single`` (average macro-F1) and the
+    deltas ``weighted_minus_majority``, ``weighted_minus_best_single``.
+    """
+    from confprofile.synthesis import build_teachers, synthesize
+
+    out = []
+    for n_views in views:
+        for gap in gaps:
+            specs = {f"sweep_v{n_views}_g{gap}_{i}": {
+                "backend": "persona", "seed": derive_seed(seed, "sweep view", i % n_views),
+                "coverage": float(np.clip(coverage + (gap / 2 if i == 0 else -gap / 2), 0.0, 1.0))}
+                for i in range(n_teachers)}
+            ann = synthesize(records, taxonomy, build_teachers(specs, taxonomy), n_samples=n_samples,
+                             temperature=temperature, seed=seed, cache_dir=cache_dir, progress=False)
+            single = max(score(voting.first_sample(a), gold, taxonomy)["avg_f1"] for _, a in ann.groupby("teacher"))
+            maj = score(voting.majority_vote(ann), gold, taxonomy)["avg_f1"]
+            wv = score(voting.weighted_vote(ann), gold, taxonomy)["avg_f1"]
+            out.append({"views": int(n_views), "gap": float(gap), "majority": maj, "weighted": wv,
+                        "best_single": single, "weighted_minus_majority": wv - maj,
+                        "weighted_minus_best_single": wv - single})
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # command line
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from confprofile import calibration, monitor, paths, records, voting
+from confprofile import aggregation, calibration, monitor, paths, records, voting
 from confprofile.calibration import Candidate
 from confprofile.errors import run_cli
 from confprofile.params import load_params
@@ -75,17 +75,20 @@ def kept_shares(votes: pd.DataFrame, taxonomy: Taxonomy) -> dict[str, dict[str, 
 
 
 def label_free(ann: Mapping[str, pd.DataFrame], taxonomy: Taxonomy, *, vote_temperatures: Sequence[float],
-               coverage: float, prior_strength: float, max_share_shift: float) -> LabelFree:
-    """Choose a vote rule and a calibration on the pool (every split in ``ann`` gets the votes)."""
-    rules = voting.standard_rules(vote_temperatures)
+               aggregators: Mapping[str, Mapping | None], coverage: float, prior_strength: float,
+               max_share_shift: float) -> LabelFree:
+    """Choose a vote rule and a calibration on the pool (every split in ``ann`` gets the votes).
+    The candidates are the vote rules (``voting.standard_rules``) and the crowd-kit
+    ``aggregators`` (``aggregation.aggregators``: model name -> kwargs), chosen by one rule."""
+    rules = {**voting.standard_rules(vote_temperatures), **aggregation.aggregators(aggregators)}
     agreement = {name: voting.heldout_agreement(ann["pool"], rule) for name, rule in rules.items()}
     chosen = max(agreement, key=agreement.get)
     # teacher weights are fitted once on the pool and used unchanged on the other splits
     pool_weights = {name: rule.fit_weights(ann["pool"]) for name, rule in rules.items()}
     chosen_kw = rules[chosen].score_kwargs(pool_weights[chosen])
-    scores = {split: voting.vote_scores(a, **chosen_kw) for split, a in ann.items()}
+    scores = {split: rules[chosen].scores(a, pool_weights[chosen]) for split, a in ann.items()}
     candidates = calibration.build_candidates(ann["pool"], scores, coverage=coverage, prior_strength=prior_strength,
-                                              **chosen_kw)
+                                              **chosen_kw, agreement=rules[chosen].agreement)
     balance = {c.name: monitor.balance(c.votes["pool"], taxonomy) for c in candidates.values()}
     said = monitor.teacher_shares(ann["pool"], taxonomy)
     shifts = {c.name: monitor.share_shift(kept_shares(c.votes["pool"], taxonomy), said) for c in candidates.values()}
@@ -112,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m confprofile.vote", formatter_class=argparse.RawDescriptionHelpFormatter,
                                  description="Vote, calibrate and write pseudo-labels, choosing without labels.\n\n" + _CLI)
     ap.add_argument("--profile", required=True, metavar="NAME|PATH",
-                    help="smoke, cpu, gpu or a profile file (vote_temperatures, coverage, prior_strength, "
+                    help="smoke, cpu, gpu or a profile file (vote_temperatures, aggregators, coverage, prior_strength, "
                          "max_share_shift, taxonomy_file)")
     args = ap.parse_args(argv)
     p = load_params(args.profile)
@@ -121,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ann = {s: records.load_annotations(profile, s) for s in splits}
     full = monitor.complete_teachers(ann["pool"])
     ann = {s: a[a["teacher"].isin(full)] for s, a in ann.items()}
-    lf = label_free(ann, taxonomy, vote_temperatures=p["vote_temperatures"], coverage=p["coverage"],
+    lf = label_free(ann, taxonomy, vote_temperatures=p["vote_temperatures"], aggregators=p["aggregators"],
+                    coverage=p["coverage"],
                     prior_strength=p["prior_strength"], max_share_shift=p["max_share_shift"])
     print(f"teachers: {', '.join(full)}; rule: {lf.chosen}; calibration: {lf.final.name}")
     print("teacher agreement (Krippendorff alpha, pool): "

@@ -360,6 +360,7 @@ class VoteRule:
     norm: str
     softmax_temperature: float = 1.0
     reliability: bool = False
+    agreement = None  # calibration's leave-one-out comes from the vote weights (no refit needed)
 
     def __post_init__(self):
         if self.norm not in NORMS:
@@ -381,6 +382,13 @@ class VoteRule:
         return {"norm": self.norm, "softmax_temperature": self.softmax_temperature,
                 "teacher_weights": teacher_weights if self.reliability else None}
 
+    def scores(self, ann: pd.DataFrame,
+               teacher_weights: Mapping[str, float] | pd.Series | None = None) -> pd.DataFrame:
+        """``vote_scores`` of ``ann`` under this rule (weights as in ``vote_by_rule``)."""
+        if self.reliability and teacher_weights is None:
+            teacher_weights = self.fit_weights(ann)
+        return vote_scores(ann, **self.score_kwargs(teacher_weights))
+
     def __call__(self, ann: pd.DataFrame,
                  teacher_weights: Mapping[str, float] | pd.Series | None = None) -> pd.DataFrame:
         return vote_by_rule(ann, self, teacher_weights)
@@ -401,9 +409,7 @@ def vote_by_rule(ann: pd.DataFrame, rule: VoteRule,
     >>> vote_by_rule(ann, rule, teacher_weights={"a": 3.0, "b": 1.0, "c": 1.0})["label"].item()  # 2.7 > 1
     'x'
     """
-    if rule.reliability and teacher_weights is None:
-        teacher_weights = rule.fit_weights(ann)
-    return votes_from_scores(vote_scores(ann, **rule.score_kwargs(teacher_weights)))
+    return votes_from_scores(rule.scores(ann, teacher_weights))
 
 
 def standard_rules(softmax_temperatures: Sequence[float]) -> dict[str, VoteRule]:

@@ -18,7 +18,7 @@ STAGES = {
     0: ["errors", "paths", "repro", "params", "taxonomy", "records", "metrics", "plots", "monitor"],  # core
     1: ["bench", "dataset"],                                  # data: the benchmark, or your own
     2: ["prompts", "parsing", "teachers", "synthesis"],       # stage 1a: label synthesis
-    3: ["voting", "calibration", "vote"],                     # stage 1b-c: aggregation, its command line
+    3: ["voting", "calibration", "aggregation", "vote"],      # stage 1b-c: aggregation, its command line
     4: ["sft", "student", "classical"],                                  # stage 2: distillation (SFT), the student
     5: ["rewards", "rl"],                                     # stage 3: RL with confidence rewards
     6: ["evaluate", "analysis"],                              # evaluation against gold (last: reads labels), analysis

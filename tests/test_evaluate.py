@@ -152,3 +152,21 @@ def test_cost_curve_uses_the_first_k_samples(tmp_path):
     assert curve["m"][1] == pytest.approx(evaluate.score(voting.majority_vote(ann), gold, TAX)["avg_f1"])
     first = voting.majority_vote(ann[ann["sample"] == 0])
     assert curve["m"][0] == pytest.approx(evaluate.score(first, gold, TAX)["avg_f1"])
+
+
+def test_voting_sweep_scores_every_cell_on_the_same_users(tmp_path):
+    from confprofile import bench
+    from confprofile.taxonomy import load_taxonomy
+
+    tax = load_taxonomy()
+    recs, gold_rows = bench.generate(60, seed=2, split="test", taxonomy=tax)
+    gold = pd.DataFrame([{"user_id": g["user_id"], "attribute": a, "gold": lab, "clue": g["clues"][a]}
+                         for g in gold_rows for a, lab in g["labels"].items()])
+    rows = evaluate.voting_sweep(recs, gold, tax, views=[1, 3], gaps=[0.0, 0.6], coverage=0.6, n_samples=2,
+                                 temperature=0.7, seed=0, cache_dir=tmp_path)
+    assert [(r["views"], r["gap"]) for r in rows] == [(1, 0.0), (1, 0.6), (3, 0.0), (3, 0.6)]
+    for r in rows:
+        assert r["weighted_minus_majority"] == pytest.approx(r["weighted"] - r["majority"])
+        assert r["weighted_minus_best_single"] == pytest.approx(r["weighted"] - r["best_single"])
+        assert 0 < r["best_single"] < 100
+    assert rows[0]["weighted"] != rows[2]["weighted"]  # distinct views are different teachers

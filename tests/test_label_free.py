@@ -17,7 +17,7 @@ from confprofile.taxonomy import load_taxonomy
 
 PKG = Path(__file__).resolve().parent.parent / "confprofile"
 LABEL_FREE = sorted((PKG / "teachers").glob("*.py")) + [
-    PKG / f"{m}.py" for m in ("prompts", "parsing", "synthesis", "voting", "calibration", "vote", "monitor",
+    PKG / f"{m}.py" for m in ("prompts", "parsing", "synthesis", "voting", "calibration", "aggregation", "vote", "monitor",
                               "sft", "student", "classical", "rl", "rewards")]
 FORBIDDEN = ("confprofile.evaluate", "confprofile.bench")
 
@@ -59,6 +59,6 @@ def test_label_free_pipeline_runs_with_gold_files_locked(tmp_root, request):
         voting.agreeing_rationales(ann, votes)))
     first = next(iter(records.read_jsonl(out)))[1]
     assert len(first["attributes"]) == len(tax) and sum(1 for _ in records.read_jsonl(out)) == 40
-    lf = vote.label_free({"pool": ann}, tax, vote_temperatures=[0.3], coverage=0.8, prior_strength=0.5,
+    lf = vote.label_free({"pool": ann}, tax, vote_temperatures=[0.3], aggregators={"DawidSkene": {"n_iter": 20}}, coverage=0.8, prior_strength=0.5,
                          max_share_shift=0.15)  # the vote command's path, health checks included
     assert len(vote.pseudo_labels(ann, lf.final.votes["pool"])) == 40 and set(lf.teacher_alpha) == set(tax.names)

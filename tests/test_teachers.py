@@ -152,7 +152,7 @@ def test_unknown_teacher_is_one_clear_line(capsys):
         build_teachers({"mine": {"backend": "lexicn"}}, TAX)
     assert isinstance(err.value, ConfProfileError)
     assert str(err.value) == ("unknown teacher backend 'lexicn'; known: embedding, heuristic, hf, knowledge, "
-                              "lexicon, openai, smollm2, vllm")
+                              "lexicon, openai, persona, smollm2, vllm")
     assert run_cli(lambda argv: get_teacher("lexicn")) == 2
     assert capsys.readouterr().err.strip().splitlines() == [f"error: {err.value}"]
 
@@ -180,7 +180,7 @@ def test_registry_says_who_takes_the_taxonomy(monkeypatch):
     team = build_teachers({"a": {"backend": "reads_taxonomy", "max_users": 3}, "b": {"backend": "reads_none"}}, TAX)
     assert seen == {"a": {"taxonomy": TAX, "max_users": 3}, "b": {"max_users": None}}
     assert [t.max_users for t in team] == [3, None]
-    assert {n for n, b in TEACHERS.items() if b.takes_taxonomy} == {*CPU, "vllm"}
+    assert {n for n, b in TEACHERS.items() if b.takes_taxonomy} == {*CPU, "persona", "vllm"}
 
 
 def test_smollm2_max_users_comes_from_the_profile():

