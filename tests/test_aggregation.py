@@ -81,7 +81,7 @@ def test_calibration_candidates_of_an_aggregator_refit_per_held_out_unit():
     c = calibration.build_candidates(ann, {"pool": agg.scores(ann)}, coverage=0.5, prior_strength=0.5,
                                      **agg.score_kwargs(), agreement=agg.agreement)
     assert c["isotonic"].fitted.vote_params == {"agreement": "Aggregator.agreement"}
-    assert set(c) == {"isotonic", "isotonic_teacher", "temperature", "thresholds", "prior", "prior_thresholds"}
+    assert set(c) == {"isotonic", "isotonic_teacher", "temperature", "thresholds", "prior", "prior_thresholds", "none"}
 
 
 def test_unknown_model_is_a_clear_error():
