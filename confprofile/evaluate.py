@@ -248,6 +248,27 @@ def paired_bootstrap(pred_a: pd.DataFrame, pred_b: pd.DataFrame, gold: pd.DataFr
     return {"delta": delta, "ci": [float(lo), float(hi)], "n_users": n, "n_boot": int(n_boot)}
 
 
+def delta_claims(pred: Mapping[str, pd.DataFrame], comparisons: Mapping[str, tuple[str, str]], gold: pd.DataFrame,
+                 taxonomy: Taxonomy, *, n_boot: int, seed: int) -> dict:
+    """``results.claims`` entries for comparisons ``key: (a, b)`` of prediction tables in ``pred``:
+    ``key``, average F1 of ``a`` minus ``b`` on all test users, and ``key_ci``, its paired
+    bootstrap 95% interval (``paired_bootstrap``, seeded by ``seed`` and the key).
+
+    >>> from confprofile.taxonomy import parse_taxonomy
+    >>> tax = parse_taxonomy({"attributes": {"g": {"labels": {"x": {"description": "x"},
+    ...                                                       "y": {"description": "y"}}}}})
+    >>> gold = pd.DataFrame({"user_id": ["u", "v"], "attribute": ["g", "g"], "gold": ["x", "y"]})
+    >>> pred = {"right": gold.assign(label=gold["gold"]), "wrong": gold.assign(label=["y", "x"])}
+    >>> delta_claims(pred, {"right_minus_wrong_f1": ("right", "wrong")}, gold, tax, n_boot=20, seed=0)
+    {'right_minus_wrong_f1': 100.0, 'right_minus_wrong_f1_ci': [100.0, 100.0]}
+    """
+    out = {}
+    for key, (a, b) in comparisons.items():
+        d = paired_bootstrap(pred[a], pred[b], gold, taxonomy, n_boot=n_boot, seed=derive_seed(seed, "boot", key))
+        out.update({key: d["delta"], f"{key}_ci": d["ci"]})
+    return out
+
+
 def quasi_label_accuracy(quasi: pd.DataFrame, gold: pd.DataFrame) -> dict:
     """TTRL's *label accuracy* (monitoring only, never fed to training): the share of voted
     quasi labels (``label`` not None) that equal gold, overall and per attribute, and the share

@@ -1,6 +1,6 @@
 """Committed artifacts are current: every committed figure and table has a notebook that saves
 it, and every committed results file was written with the current profile file's parameters and
-the current package version.
+the current package version, and states every difference it claims with its interval.
 
 A notebook with no committed results yet (a profile not yet run that far) is skipped, not failed;
 a results file that a parameter change or a version bump left behind fails until it is
@@ -112,6 +112,13 @@ def stale(root: Path, profile: str, stem: str) -> list[str]:
     return problems
 
 
+def unbacked_claims(saved: dict) -> list[str]:
+    """Claims that are differences (``*_minus_*``) recorded without their ``*_ci`` interval."""
+    claims = saved.get("results", {}).get("claims", {})
+    return [f"claim {k} has no {k}_ci" for k in claims if "_minus_" in k and not k.endswith("_ci")
+            and f"{k}_ci" not in claims]
+
+
 COMMITTED = committed(REPO)
 PROFILES = sorted({Path(f).parts[1] for f in COMMITTED})
 
@@ -126,6 +133,13 @@ def test_committed_results_match_the_profile_file_and_package_version(profile, s
     if f"results/{profile}/{stem}.json" not in COMMITTED:
         pytest.skip(f"no committed results of {stem} at {profile} yet")
     assert stale(REPO, profile, stem) == []
+    assert unbacked_claims(json.loads((REPO / "results" / profile / f"{stem}.json").read_text(encoding="utf-8"))) == []
+
+
+def test_a_difference_without_its_interval_is_caught():
+    saved = {"results": {"claims": {"a_minus_b_f1": 1.0, "a_minus_b_f1_ci": [0.5, 1.5], "c_minus_d_f1": 2.0,
+                                    "final_avg_f1": 50.0}}}
+    assert unbacked_claims(saved) == ["claim c_minus_d_f1 has no c_minus_d_f1_ci"]
 
 
 def _results_01(root: Path, **tamper) -> None:

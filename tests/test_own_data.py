@@ -5,7 +5,7 @@ with and without gold, and notebooks 01-03 on it without gold; plus the pieces i
 What runs here: the converter, ``confprofile.dataset``, ``confprofile.synthesis`` (one teacher a
 call), ``confprofile.vote`` and ``confprofile.evaluate`` on the example, with and without gold
 (about 30 s); the runner on notebooks 01-03 without gold (slow, about 1 minute); and the runner
-on every notebook, 01-05, with gold (slow, about 3.5 minutes: SFT and RL at smoke scale).
+on every notebook, 01-06, with gold (slow, about 3.5 minutes: SFT and RL at smoke scale).
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ def test_notebooks_01_to_03_run_on_the_example_without_gold(tmp_root, tmp_path, 
 
 @pytest.mark.slow
 def test_every_notebook_runs_on_the_example_with_gold(tmp_root):
-    """The README's one command, `reproduce --profile examples/own_data/own_data.yaml`: 01-05 at
+    """The README's one command, `reproduce --profile examples/own_data/own_data.yaml`: 01-06 at
     smoke scale (about 3.5 minutes on 2 busy cores: SFT 200 steps, RL 2 steps per variant)."""
     assert reproduce.main(["--profile", str(PROFILE)]) == 0
     res, p = tmp_root / "results" / "own_data", load_params(PROFILE)
@@ -195,3 +195,7 @@ def test_every_notebook_runs_on_the_example_with_gold(tmp_root):
     assert r5["n_users"] == {"train": p["rl_users"], "heldout": p["rl_heldout_users"], "test": 26}
     for name in ("sft", *(f"rl_{v}" for v in p["rl_variants"])):
         assert (tmp_root / "runs" / "own_data" / "predictions" / f"{name}.parquet").is_file(), name
+    r6 = results("06_f1_analysis")
+    assert r6["f1_by_clue"]["SFT student"]["f1"] == {}  # the example's gold records no clue strengths
+    assert set(r6["per_attribute_f1"]["SFT student"]) == {"age_band", "gender", "occupation", "average"}
+    assert (tmp_root / "results" / "own_data" / "tables" / "06_main.csv").is_file()
