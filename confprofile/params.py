@@ -4,15 +4,20 @@ A profile is a parameter file, not a code branch: smoke, cpu and gpu run the sam
 the built-in benchmark (``notebooks/params/<name>.yaml``), and a dataset of your own is one more
 profile file, anywhere, that names its data (see ``examples/own_data/own_data.yaml``):
 
-- ``profile``: the name that outputs go under (``runs/<profile>/``, ``results/<profile>/``,
-  ``figures/<profile>/``); lower-case letters, digits, ``_`` and ``-``.
+- ``profile``: the name that outputs go under (``runs/<profile>/``; a built-in profile's
+  results and figures also ``results/<profile>/``, ``figures/<profile>/``, a profile of your own
+  keeps them in ``runs/<profile>/results/`` and ``runs/<profile>/figures/``, git-ignored);
+  lower-case letters, digits, ``_`` and ``-``.
+- ``outputs``: optional, a profile of your own only: the folder its ``results/`` and
+  ``figures/`` go to instead (e.g. a folder you commit on purpose).
 - ``data``: ``{split: records JSONL}`` for ``pool`` and ``test``; null: generate ProfileBench-Synth.
 - ``gold``: ``{split: gold JSONL}``, optional (evaluation only; without it notebooks and commands
   write every label-free output and skip the scores).
 - ``taxonomy_file``: the taxonomy YAML (its ``domain`` is the prompt's wording); null: the built-in.
 - ``teachers`` and every other key, as in ``smoke.yaml``; a key left out takes smoke's value.
 
-Relative paths in ``data``, ``gold`` and ``taxonomy_file`` are read from the profile file's folder.
+Relative paths in ``data``, ``gold``, ``taxonomy_file`` and ``outputs`` are read from the profile
+file's folder.
 
 >>> p = load_params("smoke")
 >>> p["profile"], p["seed"], is_builtin("smoke"), is_builtin("my_shop")
@@ -29,7 +34,7 @@ import yaml
 from confprofile import paths
 from confprofile.errors import ParamsError
 
-PROFILES = ("smoke", "cpu", "gpu")
+PROFILES = paths.BUILTIN_PROFILES
 """The built-in benchmark's profiles: claims about which method wins are asserted only on them."""
 
 PATH_KEYS = ("data", "gold", "taxonomy_file")
@@ -77,8 +82,10 @@ def load_params(profile: str | Path, path: str | Path | None = None) -> dict:
     by_path = path is not None or profile.endswith((".yaml", ".yml")) or "/" in profile
     file = Path(path if path is not None else profile) if by_path else paths.params_path(profile)
     if not by_path and not file.is_file():
+        others = [str(d) for d in paths.params_dirs()[1:]]
         raise ParamsError(f"{file}: parameter file for profile '{profile}' not found "
-                          f"(built-in: {', '.join(PROFILES)}; or give the path of a profile file)")
+                          + (f"(nor under {', '.join(others)}) " if others else "")
+                          + f"(built-in: {', '.join(PROFILES)}; or give the path of a profile file)")
     params = _read(file)
     name = params.get("profile")
     if path is not None or not by_path:  # a built-in file (or one standing in for it)
@@ -94,4 +101,13 @@ def load_params(profile: str | Path, path: str | Path | None = None) -> dict:
     base = file.resolve().parent
     for key in PATH_KEYS:
         params[key] = _resolve(params.get(key), key, base, file)
+    outputs = params.get("outputs")
+    if outputs is not None:
+        if is_builtin(params["profile"]):
+            raise ParamsError(f"{file}: field 'outputs': the built-in profiles write to results/ and figures/")
+        if not isinstance(outputs, str) or not outputs.strip():
+            raise ParamsError(f"{file}: field 'outputs' must be a folder path, got {outputs!r}")
+        params["outputs"] = str((base / outputs).resolve())
+    if not is_builtin(params["profile"]):
+        paths.set_outputs(params["profile"], params.get("outputs"))  # read by paths.results_dir/figures_dir
     return params

@@ -42,10 +42,12 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from confprofile import paths
-from confprofile.errors import RecordError
+from confprofile.errors import ConfProfileError, RecordError
+from confprofile.files import atomic_path, locked
 
 LIST_OF_STR = ("comments", "searches", "follows")
 OPTIONAL_STR = ("nickname", "bio", "device")
@@ -160,12 +162,9 @@ def read_records(path: str | Path) -> list[dict]:
 def write_jsonl(path: str | Path, rows: Iterable[dict]) -> Path:
     """Write rows as JSONL with sorted keys, so equal data gives equal bytes."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n")
-    tmp.replace(path)
     return path
 
 
@@ -265,20 +264,133 @@ def field_stats(records: list[dict]) -> dict[str, dict[str, float]]:
     return out
 
 
+ANNOTATION_TYPES = {"user_id": "str", "attribute": "str", "teacher": "str", "sample": "int", "label": "str or None",
+                    "confidence": "float", "rationale": "str", "ok": "bool", "error": "str or None"}
+"""The annotation table's columns (``parsing.ANNOTATION_COLUMNS``, in order) and their types
+(docs/CONTRACTS.md); ``check_annotation_table`` enforces them."""
+
+ANNOTATION_KEY = ("user_id", "attribute", "teacher", "sample")
+"""What names one row of the annotation table: no two rows share it."""
+
+
+class AnnotationTableError(ConfProfileError, ValueError):
+    """An annotation table breaks its contract: one line naming the file, the row (1-based,
+    the header not counted) and the column, e.g. ``answers.csv: row 3, column 'label': ...``."""
+
+    def __init__(self, path: str | Path, row: int | None, column: str | None, problem: str):
+        self.path, self.row, self.column, self.problem = str(path), row, column, problem
+        where = ", ".join(([f"row {row}"] if row is not None else []) + ([f"column '{column}'"] if column else []))
+        super().__init__(f"{self.path}: {where + ': ' if where else ''}{problem}")
+
+
+def _show(v: object) -> str:
+    """A cell as an error message shows it: ``null`` for None, NaN and NA, else its repr."""
+    return "null" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else repr(v)
+
+
+def _first(mask: pd.Series) -> int | None:
+    """The 1-based position of the first True in ``mask``, or None."""
+    hits = mask.to_numpy(dtype=bool).nonzero()[0]
+    return int(hits[0]) + 1 if len(hits) else None
+
+
+def check_annotation_table(df: pd.DataFrame, where: str | Path = "annotation table") -> pd.DataFrame:
+    """Check ``df`` against the annotation table's contract (``ANNOTATION_TYPES``: every column
+    there, each value of its type, confidences in [0, 1] or NaN, no two rows with one
+    ``ANNOTATION_KEY``); return it unchanged or raise ``AnnotationTableError`` on the first
+    problem. Labels are not checked against a taxonomy here (``confprofile.annotations`` does).
+
+    >>> row = {"user_id": "u1", "attribute": "age", "teacher": "a", "sample": 0, "label": "18_24",
+    ...        "confidence": 0.8, "rationale": "", "ok": True, "error": None}
+    >>> len(check_annotation_table(pd.DataFrame([row, {**row, "sample": 1}])))
+    2
+    >>> check_annotation_table(pd.DataFrame([row, {**row, "confidence": 1.2}]), "t.parquet")
+    Traceback (most recent call last):
+    ...
+    confprofile.records.AnnotationTableError: t.parquet: row 2, column 'confidence': 1.2 is outside [0, 1]
+    """
+    missing = [c for c in ANNOTATION_TYPES if c not in df.columns]
+    if missing:
+        raise AnnotationTableError(where, None, None, f"missing column(s) {', '.join(missing)} "
+                                                      f"(an annotation table has {', '.join(ANNOTATION_TYPES)})")
+    problems = []  # (row, column order, column, problem): the first row's first column is reported
+    for order, (col, kind) in enumerate(ANNOTATION_TYPES.items()):
+        s = df[col]
+        if kind == "bool" and s.dtype == bool:
+            continue
+        if kind in ("str", "str or None"):
+            bad = ~s.map(lambda v: isinstance(v, str) and (v.strip() != "" or col in ("rationale", "label", "error"))
+                         or (kind == "str or None" and (v is None or v is pd.NA or v != v))).astype(bool)
+            want = "a non-empty string" if col in ANNOTATION_KEY else f"a string{' or null' if 'None' in kind else ''}"
+        elif kind == "int":
+            if pd.api.types.is_integer_dtype(s) and not pd.api.types.is_bool_dtype(s):
+                bad = s.isna() | (s.fillna(0) < 0)
+            elif s.dtype == object:
+                bad = ~s.map(lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0).astype(bool)
+            else:
+                raise AnnotationTableError(where, None, col, f"expected whole numbers >= 0 (an integer column), got {s.dtype}")
+            want = "a whole number >= 0"
+        elif kind == "float":
+            if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+                r = _first(~s.map(lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool)).astype(bool))
+                raise AnnotationTableError(where, r, col, f"expected a number in [0, 1] or NaN, got {_show(s.iloc[r - 1])}"
+                                           if r else f"expected a number column, got {s.dtype}")
+            bad = s.notna() & ~s.between(0.0, 1.0)
+            r = _first(bad)
+            if r:
+                problems.append((r, order, col, f"{float(s.iloc[r - 1])!r} is outside [0, 1]"))
+            continue
+        else:  # bool
+            bad = ~s.map(lambda v: isinstance(v, (bool, np.bool_))).astype(bool)
+            want = "true or false"
+        r = _first(bad)
+        if r:
+            problems.append((r, order, col, f"expected {want}, got {_show(s.iloc[r - 1])}"))
+    if problems:
+        r, _, col, problem = min(problems)
+        raise AnnotationTableError(where, r, col, problem)
+    keys = df[list(ANNOTATION_KEY)].reset_index(drop=True)
+    r = _first(keys.duplicated(keep="first"))
+    if r:
+        k = tuple(keys.iloc[r - 1])
+        orig = _first((keys == pd.Series(k, index=keys.columns)).all(axis=1))
+        raise AnnotationTableError(where, r, "sample", f"duplicate of row {orig} (user {k[0]!r}, attribute {k[1]!r}, "
+                                                       f"teacher {k[2]!r}, sample {k[3]})")
+    return df
+
+
 def save_annotations(df: pd.DataFrame, profile: str, split: str) -> Path:
     """Write the annotation table (docs/CONTRACTS.md) to ``runs/<profile>/synthesis/<split>.parquet``
-    atomically; returns the path."""
+    atomically (a temporary file of its own, then ``os.replace``); returns the path. To merge
+    into the table, hold ``annotations_lock`` from the read to this write. The table is checked
+    first (``check_annotation_table``): a table that breaks the contract is never written."""
     path = paths.annotations_path(profile, split)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    df.to_parquet(tmp, index=False)
-    tmp.replace(path)
+    check_annotation_table(df, f"annotation table for {path}")
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
     return path
 
 
+def annotations_lock(profile: str, split: str, waiting: bool = True):
+    """A context manager: the lock of a split's annotation table (``runs/<profile>/synthesis/
+    <split>.lock``), held by every read-merge-write of the table; a second run waits, saying so
+    on stderr."""
+    path = paths.annotations_path(profile, split)
+    lock = path.with_suffix(".lock")
+    return locked(lock, f"waiting for another run writing {path.name} of profile '{profile}' "
+                        f"(lock {lock})" if waiting else None)
+
+
+class MissingTableError(RecordError, FileNotFoundError):
+    """A table an earlier stage writes is not there yet: a one-line error (``run_cli``) that is
+    also a ``FileNotFoundError``, for code that caught one before."""
+
+
 def load_annotations(profile: str, split: str) -> pd.DataFrame:
-    """The annotation table saved by ``save_annotations`` (written by label synthesis)."""
+    """The annotation table saved by ``save_annotations`` (written by label synthesis); a
+    ``MissingTableError`` naming the file and the command that writes it if there is none."""
     path = paths.annotations_path(profile, split)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no annotation table (run notebook 02 or python -m confprofile.synthesis)")
+        raise MissingTableError(path, None, None,
+                                "no annotation table (run notebook 02 or python -m confprofile.synthesis)")
     return pd.read_parquet(path)

@@ -65,16 +65,17 @@ def versions() -> dict[str, str]:
 
 
 def save_results(profile: str, name: str, results: dict, params: dict | None = None) -> Path:
-    """Write ``results/<profile>/<name>.json``: results, parameters, package versions.
+    """Write ``<name>.json`` in ``paths.results_dir(profile)``: results, parameters, package versions.
 
-    Returns the path relative to the repository root (executed notebooks show no local paths)."""
+    Returns the path relative to the repository root when it is under it (executed notebooks
+    show no local paths)."""
     path = paths.results_dir(profile) / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"name": name, "profile": profile, "params": params or {}, "versions": versions(),
                "results": results}
     path.write_text(json.dumps(rounded(payload), sort_keys=True, indent=1, ensure_ascii=False) + "\n",
                     encoding="utf-8")
-    return path.relative_to(paths.root())
+    return paths.relative(path)
 
 
 def load_results(profile: str, name: str) -> dict:
@@ -89,7 +90,7 @@ def save_figure(fig, profile: str, name: str, dpi: int = 110) -> Path:
     path = paths.figures_dir(profile) / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    return path.relative_to(paths.root())
+    return paths.relative(path)
 
 
 def save_table(table, profile: str, name: str, digits: int = 3) -> list[Path]:
@@ -101,4 +102,4 @@ def save_table(table, profile: str, name: str, digits: int = 3) -> list[Path]:
     csv, md = folder / f"{name}.csv", folder / f"{name}.md"
     table.to_csv(csv, lineterminator="\n")
     md.write_text(table.to_markdown() + "\n", encoding="utf-8")
-    return [csv.relative_to(paths.root()), md.relative_to(paths.root())]
+    return [paths.relative(csv), paths.relative(md)]

@@ -45,6 +45,8 @@ import numpy as np
 import pandas as pd
 
 from confprofile import voting
+from confprofile.checkpoints import last_complete, marker_callback, saved, segments_total, step_of, totals
+from confprofile.files import write_text
 from confprofile.parsing import annotation_rows
 from confprofile.repro import derive_seed
 from confprofile.taxonomy import Taxonomy
@@ -229,20 +231,6 @@ def grpo_rows(prompts: Mapping[str, object], quasi: pd.DataFrame, users: Sequenc
     return rows
 
 
-def split_users(user_ids: Sequence[str], n_train: int, n_heldout: int, seed: int) -> tuple[list[str], list[str]]:
-    """A seeded draw of ``n_train`` users to train on and ``n_heldout`` others for the
-    label-free checkpoint choice (fewer when the pool is smaller; training users first).
-
-    >>> tr, ho = split_users([f"u{i}" for i in range(10)], 6, 3, seed=0)
-    >>> len(tr), len(ho), len(set(tr) | set(ho))
-    (6, 3, 9)
-    """
-    from confprofile.repro import rng
-
-    order = [user_ids[i] for i in rng(seed, "rl_users").permutation(len(user_ids))]
-    return sorted(order[:n_train]), sorted(order[n_train:n_train + n_heldout])
-
-
 def variant_votes(v: Variant, rollouts: pd.DataFrame, stage1: Sequence[Mapping], stage1_votes: float,
                   band_low: float, band_high: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A variant's quasi ground truth (``quasi_ground_truth`` by its rule, with the stage-1
@@ -261,29 +249,8 @@ def variant_rows(v: Variant, prompts: Mapping[str, object], quasi: pd.DataFrame,
     return grpo_rows(prompts, quasi, [u for u in users if u in keep], weighted=v.weighted_reward)
 
 
-def agreement_with(pred: pd.DataFrame, pseudo: Sequence[Mapping]) -> float:
-    """Label-free model selection: the share of kept stage-1 pseudo-labels (the teachers' vote,
-    which RL never trained on for these users) that a prediction table repeats.
-
-    >>> pred = pd.DataFrame({"user_id": ["u", "u"], "attribute": ["a", "b"], "label": ["x", "y"]})
-    >>> agreement_with(pred, [{"user_id": "u", "attributes": {"a": {"label": "x", "kept": True},
-    ...                        "b": {"label": "z", "kept": True}, "c": {"label": "q", "kept": False}}}])
-    0.5
-    """
-    want = {(p["user_id"], a): d["label"] for p in pseudo for a, d in p["attributes"].items()
-            if d.get("kept") and d.get("label")}
-    got = {(u, a): lab for u, a, lab in zip(pred["user_id"], pred["attribute"], pred["label"])}
-    return sum(got.get(k) == lab for k, lab in want.items()) / len(want) if want else float("nan")
-
-
-def checkpoints(output_dir: str | Path, final_step: int | None = None) -> dict[int, Path]:
-    """Saved checkpoints of a run by step (``checkpoint-<step>``), in order; with ``final_step``,
-    the run's ``final`` model stands for that step when no checkpoint was saved there."""
-    out = Path(output_dir)
-    found = {int(p.name.split("-")[-1]): p for p in out.glob("checkpoint-*") if p.is_dir()}
-    if final_step is not None and final_step not in found and (out / "final").is_dir():
-        found[final_step] = out / "final"
-    return dict(sorted(found.items()))
+checkpoints = saved
+"""The label-free checkpoint choice's candidates (``confprofile.checkpoints.saved``)."""
 
 
 def reward_curves(log_history: Sequence[Mapping]) -> dict[str, list[float]]:
@@ -340,7 +307,13 @@ def train_grpo(model_path: str | Path, rows: Sequence[dict], taxonomy: Taxonomy,
     "reused", "path"}`` (``path``: the final model).
 
     The final model goes to ``output_dir/final``; a finished run is reused as it is, a killed
-    one resumes from its last ``checkpoint-*``. CPU-safe precision when no CUDA device is
+    one resumes from its last complete ``checkpoint-*`` (``confprofile.checkpoints``: one a
+    kill cut short is skipped). After a resume the log history holds every segment's steps
+    (the Trainer restores them from the checkpoint), and its closing entry's ``train_loss``,
+    ``train_runtime`` and ``train_steps_per_second`` are totals over the segments (the
+    Trainer's own cover only the last; runtimes are kept in ``output_dir/segments.json``).
+    Also returned: ``resumed_from`` (the checkpoint's name, or None) and ``train_runtime``.
+    CPU-safe precision when no CUDA device is
     present (fp32, ``use_cpu``); bf16 on GPU. ``lora``: ``{r, alpha, dropout}`` (``student.lora_config``),
     or None for full fine-tuning.
     """
@@ -357,7 +330,10 @@ def train_grpo(model_path: str | Path, rows: Sequence[dict], taxonomy: Taxonomy,
     final = output_dir / "final"
     history_file = output_dir / "log_history.json"
     if (final / "config.json").is_file() and history_file.is_file():
-        return {"log_history": json.loads(history_file.read_text(encoding="utf-8")), "reused": True, "path": str(final)}
+        history = json.loads(history_file.read_text(encoding="utf-8"))
+        summary = next((h for h in reversed(history) if "train_runtime" in h), {})
+        return {"log_history": history, "reused": True, "path": str(final),
+                "resumed_from": summary.get("resumed_from"), "train_runtime": summary.get("train_runtime")}
     cuda = torch.cuda.is_available()
     args = GRPOConfig(
         output_dir=str(output_dir), seed=derive_seed(seed, "grpo", "trainer") % 2**31,
@@ -381,11 +357,21 @@ def train_grpo(model_path: str | Path, rows: Sequence[dict], taxonomy: Taxonomy,
         from transformers import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)
-    ckpts = checkpoints(output_dir)
-    trainer.train(resume_from_checkpoint=str(list(ckpts.values())[-1]) if ckpts else None)
+    trainer.add_callback(marker_callback())  # .complete in each finished checkpoint; segment runtimes
+    last = last_complete(output_dir)
+    out = trainer.train(resume_from_checkpoint=str(last) if last else None)
+    seg_runtime = float(out.metrics.get("train_runtime", math.nan))
+    total = totals(trainer.state.log_history, step_of(last) if last else 0, trainer.state.global_step,
+                   out.training_loss, seg_runtime,
+                   segments_total(output_dir, seg_runtime, trainer.state.global_step))
     trainer.save_model(str(final))
     tok.save_pretrained(str(final))
     history = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in h.items()}
                for h in trainer.state.log_history]
-    history_file.write_text(json.dumps(history, sort_keys=True, indent=1) + "\n", encoding="utf-8")
-    return {"log_history": history, "reused": False, "path": str(final)}
+    summary = next((h for h in reversed(history) if "train_runtime" in h), None)
+    if summary is not None and last is not None:  # the Trainer's closing entry covers this segment: make it the run's
+        summary.update(total, train_segment_runtime=seg_runtime, resumed_from=last.name,
+                       train_samples_per_second=None)  # not recomputed: use train_steps_per_second
+    write_text(history_file, json.dumps(history, sort_keys=True, indent=1) + "\n")
+    return {"log_history": history, "reused": False, "path": str(final),
+            "resumed_from": last.name if last else None, "train_runtime": total["train_runtime"]}

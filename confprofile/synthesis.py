@@ -8,7 +8,11 @@ Every teacher sees the same confidence-hint prompt (``confprofile.prompts``) and
 - a run killed at any point resumes where it stopped, with nothing lost or duplicated (a torn
   last line is skipped with a warning and redone; a key found twice is kept once);
 - ``shard=(i, n)`` splits users deterministically; each shard appends to its own cache file
-  (``<teacher>.shard<i>of<n>.jsonl``) and all files of a teacher merge on read.
+  (``<teacher>.shard<i>of<n>.jsonl``) and all files of a teacher merge on read;
+- two runs may share a cache and a table (two commands at once on one profile and split):
+  each append holds the cache file's lock and skips keys another run wrote meanwhile, and the
+  command merges its teachers into the table holding the split's lock (``records.annotations_lock``;
+  the second run waits, saying so), so no run's teachers are lost and no output is cached twice.
 
 The table (one row per user x attribute x teacher x sample; columns in docs/CONTRACTS.md) is then
 built from the cache by ``parsing.annotation_rows``: format problems are counted, never raised.
@@ -50,10 +54,11 @@ import pandas as pd
 
 from confprofile import paths
 from confprofile.errors import UsageError, run_cli
+from confprofile.files import atomic_path, locked
 from confprofile.params import load_params
 from confprofile.parsing import ANNOTATION_COLUMNS, annotation_rows
 from confprofile.prompts import build_messages, prompt_hash
-from confprofile.records import MAX_ITEMS, load_annotations, read_records, save_annotations
+from confprofile.records import MAX_ITEMS, annotations_lock, load_annotations, read_records, save_annotations
 from confprofile.repro import derive_seed
 from confprofile.taxonomy import Taxonomy, load_taxonomy
 from confprofile.teachers import Teacher, backend, get_teacher
@@ -95,7 +100,12 @@ def cache_key(cache_id: str, phash: str, params: dict, sample: int) -> str:
 
 
 class OutputCache:
-    """Append-only JSONL cache of raw outputs for one teacher (all shard files merge on read)."""
+    """Append-only JSONL cache of raw outputs for one teacher (all shard files merge on read).
+
+    Runs may share a cache (two ``synthesis`` commands at once): every read and append of a
+    file holds ``files.locked`` on ``<file>.lock``, and an append first reads what other runs
+    appended since, so a key is written to a file once. On read a key found twice (two shards,
+    a cache written before this lock) is kept once."""
 
     def __init__(self, directory: str | Path, teacher: str, shard: tuple[int, int] | None = None):
         if not _SAFE_NAME.match(teacher):
@@ -104,35 +114,48 @@ class OutputCache:
         self.teacher = teacher
         self.path = self.dir / (f"{teacher}.jsonl" if shard is None else f"{teacher}.shard{shard[0]}of{shard[1]}.jsonl")
         self.entries: dict[str, dict] = {}
+        self._offset = 0  # bytes of self.path already read into entries
         self.load()
 
     def files(self) -> list[Path]:
         pat = re.compile(re.escape(self.teacher) + r"(\.shard\d+of\d+)?\.jsonl$")
         return sorted(p for p in self.dir.glob(f"{self.teacher}*.jsonl") if pat.fullmatch(p.name))
 
+    @staticmethod
+    def _lock(path: Path):
+        return locked(path.with_name(path.name + ".lock"))
+
+    def _read(self, fh, first_line: int = 1) -> tuple[list[str], list[int]]:
+        """Add the entries of the lines of ``fh`` (keeping the first of a key seen twice);
+        returns the good lines and the numbers of the corrupt ones."""
+        good, bad = [], []
+        for n, raw in enumerate(fh, start=first_line):
+            line = raw.decode("utf-8", errors="replace")
+            if not line.strip():
+                continue
+            try:
+                e = json.loads(line)
+                key = e["key"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                bad.append(n)
+                continue
+            good.append(line if line.endswith("\n") else line + "\n")
+            self.entries.setdefault(key, e)  # duplicates (two shards, a rerun) kept once
+        return good, bad
+
     def load(self) -> dict[str, dict]:
         """Read every file of the teacher. Corrupt lines (a run killed mid-write) are skipped; in
         this cache's own file they are also removed, so the warning comes once and the outputs
         they held are generated again."""
-        self.entries = {}
+        self.entries, self._offset = {}, 0
         for f in self.files():
-            good, bad = [], []
-            with f.open("r", encoding="utf-8", errors="replace") as fh:
-                for n, line in enumerate(fh, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        e = json.loads(line)
-                        key = e["key"]
-                    except (json.JSONDecodeError, KeyError, TypeError):
-                        bad.append(n)
-                        continue
-                    good.append(line if line.endswith("\n") else line + "\n")
-                    self.entries.setdefault(key, e)  # duplicates (two shards, a rerun) kept once
-            if bad and f == self.path:
-                tmp = f.with_name(f.name + ".tmp")
-                tmp.write_text("".join(good), encoding="utf-8")
-                tmp.replace(f)
+            with self._lock(f), f.open("rb") as fh:
+                good, bad = self._read(fh)
+                if f == self.path:
+                    if bad:
+                        with atomic_path(f) as tmp:
+                            tmp.write_text("".join(good), encoding="utf-8")
+                    self._offset = f.stat().st_size
             for n in bad:
                 action = "dropped" if f == self.path else "skipping"
                 warnings.warn(f"{f}:{n}: {action} a corrupt cache line (a run killed mid-write?)", stacklevel=2)
@@ -145,22 +168,31 @@ class OutputCache:
         return self.entries.get(key)
 
     def append(self, entries: list[dict]) -> None:
-        """Append and flush one batch; a torn last line left by a kill is closed off first."""
+        """Append and flush one batch, holding the file's lock: first read what other runs
+        appended since this cache last read the file, then write only keys still missing (an
+        output another run wrote first is taken from it). A torn last line left by a kill is
+        closed off first."""
         if not entries:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
-        needs_newline = False
-        if self.path.exists() and self.path.stat().st_size:
-            with self.path.open("rb") as fh:
-                fh.seek(-1, os.SEEK_END)
-                needs_newline = fh.read(1) != b"\n"
-        with self.path.open("a", encoding="utf-8") as fh:
-            if needs_newline:
-                fh.write("\n")
-            fh.write("".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in entries))
-            fh.flush()
-        for e in entries:
-            self.entries.setdefault(e["key"], e)
+        with self._lock(self.path), self.path.open("a+b") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size < self._offset:  # rewritten by another run's repair: read it all again
+                self._offset = 0
+            fh.seek(self._offset)
+            self._read(fh)  # other runs' entries; a torn line among them is repaired by the next load
+            new = {}
+            for e in entries:
+                if e["key"] not in self.entries and e["key"] not in new:
+                    new[e["key"]] = e
+            if new:
+                needs_newline = size > 0 and (fh.seek(size - 1), fh.read(1))[1] != b"\n"
+                fh.seek(0, os.SEEK_END)
+                text = "".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in new.values())
+                fh.write((("\n" if needs_newline else "") + text).encode("utf-8"))
+                fh.flush()
+            self._offset = fh.seek(0, os.SEEK_END)
+        self.entries.update(new)
 
 
 # -- synthesis -----------------------------------------------------------------------------------
@@ -194,10 +226,30 @@ class _Prompts:
         return self.memo[uid]
 
 
+def check_max_users(teacher: str, value: object) -> int | None:
+    """A teacher's ``max_users`` setting as given in a profile or ``--set``: a positive whole
+    number, or None (every user); anything else is a one-line ``UsageError``.
+
+    >>> check_max_users("lexicon", 40), check_max_users("lexicon", None)
+    (40, None)
+    >>> check_max_users("lexicon", -3)
+    Traceback (most recent call last):
+    ...
+    confprofile.errors.UsageError: lexicon.max_users: expected a positive whole number of users (or null: every user), got -3
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"{teacher}.max_users: expected a positive whole number of users "
+                         f"(or null: every user), got {value!r}")
+    return value
+
+
 def _users(records: Sequence[dict], teacher: Teacher, shard: tuple[int, int] | None) -> list[dict]:
     """The records a teacher annotates: the first ``max_users`` (before sharding, so shards add
     up to the unsharded run), then those of the shard."""
-    users = list(records if teacher.max_users is None else records[: teacher.max_users])
+    limit = check_max_users(teacher.name, teacher.max_users)
+    users = list(records if limit is None else records[:limit])
     if shard is not None:
         users = [r for r in users if shard_of(r["user_id"], shard[1]) == shard[0]]
     return users
@@ -329,7 +381,7 @@ def build_teachers(specs: Mapping[str, Mapping | None] | Sequence[str], taxonomy
         max_users = kw.pop("max_users", None)
         if backend(registry_name).takes_taxonomy:
             kw.setdefault("taxonomy", taxonomy)
-        out.append(get_teacher(registry_name, name=name, max_users=None if max_users is None else int(max_users), **kw))
+        out.append(get_teacher(registry_name, name=name, max_users=check_max_users(name, max_users), **kw))
     return out
 
 
@@ -354,9 +406,11 @@ def _teachers_from_specs(specs: Mapping[str, Mapping], taxonomy: Taxonomy) -> li
     """``build_teachers`` with an unknown teacher or constructor argument as a one-line error."""
     try:
         return build_teachers(specs, taxonomy)
+    except UsageError:
+        raise
     except KeyError as e:  # the registry's "unknown teacher" error
         raise UsageError(f"{e.args[0] if e.args else e}") from None
-    except TypeError as e:  # a constructor argument the backend does not take (a --set typo)
+    except (TypeError, ValueError) as e:  # an argument the backend does not take (a --set typo) or a bad value
         raise UsageError(f"teacher settings {dict(specs)}: {e}") from None
 
 
@@ -402,8 +456,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--taxonomy", default=None, help="taxonomy YAML (default: the profile's taxonomy_file)")
     ap.add_argument("--set", action="append", default=[], metavar="TEACHER.KEY=VALUE",
                     help="teacher constructor argument, e.g. smollm2.max_users=40 or openai.model=qwen3-8b")
-    ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--no-progress", action="store_true", help="no progress bars (model loading's included)")
     args = ap.parse_args(argv)
+    if args.no_progress:  # tqdm reads it for every bar, the ones model loaders open too
+        os.environ["TQDM_DISABLE"] = "1"
 
     params = load_params(args.profile)
     profile = params["profile"]
@@ -432,10 +488,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ok = df.groupby("teacher")["ok"].mean()
     print("parse success by teacher: " + ", ".join(f"{k} {v:.1%}" for k, v in ok.items()))
     if shard is None:
-        old = load_annotations(profile, args.split) if paths.annotations_path(profile, args.split).is_file() else None
-        table = merge_teachers(old, df)
-        print(f"wrote {save_annotations(table, profile, args.split)} ({len(table)} rows; teachers "
-              f"{', '.join(sorted(table['teacher'].unique()))})")
+        with annotations_lock(profile, args.split):  # another run's teachers are read, not overwritten
+            old = load_annotations(profile, args.split) if paths.annotations_path(profile, args.split).is_file() else None
+            table = merge_teachers(old, df)
+            written = save_annotations(table, profile, args.split)
+        print(f"wrote {written} ({len(table)} rows; teachers {', '.join(sorted(table['teacher'].unique()))})")
     else:
         print(f"shard {args.shard}: {len(df)} rows cached under {paths.synthesis_cache_dir(profile)}; "
               "run again without --shard to write the table")

@@ -69,11 +69,11 @@ def test_a_profile_file_names_its_data_relative_to_itself(tmp_path):
 
 def test_the_data_stage_validates_copies_and_forgets_stale_gold(tmp_root, tmp_path):
     p = load_params(PROFILE)
-    written = dataset.prepare_data("mine", data=p["data"], gold=p["gold"])
+    written = dataset.prepare_data("mine", data=p["data"], gold=p["gold"], taxonomy_file=p["taxonomy_file"])
     assert set(written) == {"pool", "test", "gold_pool", "gold_test"} and dataset.has_gold("mine")
     dataset.prepare_data("mine", data=p["data"])  # gold no longer named: none left behind
     assert not dataset.has_gold("mine") and not paths.gold_path("mine", "pool").exists()
-    with pytest.raises(ParamsError, match="also in the pool"):
+    with pytest.raises(RecordError, match="also in the pool"):
         dataset.import_data("mine", {"pool": p["data"]["pool"], "test": p["data"]["pool"]})
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"user_id": "a", "watch_history": [{"category": "film", "rating": "five"}]}\n')
@@ -137,16 +137,16 @@ def test_every_command_runs_on_the_example_with_and_without_gold(tmp_path):
     for teacher in fast.split(","):  # one teacher a call: the table grows
         out = run("confprofile.synthesis", "--profile", prof, "--split", "pool", "--teachers", teacher,
                   "--no-progress", root=root)
-        assert "read 74 users from" in out.stderr
+        assert "read 70 users from" in out.stderr
     assert "teachers heuristic, lexicon" in out.stdout
     run("confprofile.synthesis", "--profile", prof, "--split", "test", "--teachers", fast, "--no-progress", root=root)
     out = run("confprofile.vote", "--profile", prof, root=root)
     assert re.search(r"warning: (age_band|gender|occupation): the teachers agree no more than chance", out.stderr)
     pool = (root / "runs" / "own_data" / "pseudo_labels" / "pool.jsonl").read_text().splitlines()
-    assert len(pool) == 74 and set(json.loads(pool[0])["attributes"]) == {"age_band", "gender", "occupation"}
+    assert len(pool) == 70 and set(json.loads(pool[0])["attributes"]) == {"age_band", "gender", "occupation"}
     out = run("confprofile.evaluate", "--profile", prof, "--json", str(tmp_path / "r.json"), root=root)
     report = json.loads((tmp_path / "r.json").read_text())["pseudo_labels"]
-    assert report["n_users"] == 26 and 0 <= report["avg_f1"] <= 100
+    assert report["n_users"] == 30 and 0 <= report["avg_f1"] <= 100
     # without gold: the same commands, and evaluation says there is nothing to score
     nog = str(no_gold_profile(tmp_path))
     run("confprofile.dataset", "--profile", nog, root=root)
@@ -162,16 +162,16 @@ def test_every_command_runs_on_the_example_with_and_without_gold(tmp_path):
 def test_notebooks_01_to_03_run_on_the_example_without_gold(tmp_root, tmp_path, capsys):
     profile = no_gold_profile(tmp_path)
     assert reproduce.main(["--profile", str(profile), "--only", "01", "--only", "02", "--only", "03"]) == 0
-    res = tmp_root / "results" / "own_data_no_gold"
+    res = tmp_root / "runs" / "own_data_no_gold" / "results"  # a profile of your own: outputs git-ignored
     r3 = json.loads((res / "03_voting_and_calibration.json").read_text())["results"]
-    assert r3["table"] == {} and r3["claims"] == {} and r3["pseudo_labels"]["n_users"] == 74
+    assert r3["table"] == {} and r3["claims"] == {} and r3["pseudo_labels"]["n_users"] == 70
     assert any(w.startswith("occupation: ") for w in r3["health"]["warnings"])
     assert set(r3["health"]["teacher_agreement_pool"]) == {"age_band", "gender", "occupation"}
     text = (res / "notebooks" / "03_voting_and_calibration.ipynb").read_text()
     assert "no gold labels for the test split: the comparison table skipped" in text
     assert "warning: occupation: the teachers agree" in text
     r2 = json.loads((res / "02_label_synthesis.json").read_text())["results"]
-    assert r2["teacher_f1"] == {} and r2["n_users"] == {"pool": 74, "test": 26}
+    assert r2["teacher_f1"] == {} and r2["n_users"] == {"pool": 70, "test": 30}
     assert (tmp_root / "runs" / "own_data_no_gold" / "pseudo_labels" / "pool.jsonl").is_file()
 
 
@@ -179,23 +179,27 @@ def test_notebooks_01_to_03_run_on_the_example_without_gold(tmp_root, tmp_path, 
 def test_every_notebook_runs_on_the_example_with_gold(tmp_root):
     """The README's one command, `reproduce --profile examples/own_data/own_data.yaml`: 01-06 at
     smoke scale (about 3.5 minutes on 2 busy cores: SFT 200 steps, RL 2 steps per variant)."""
+    ids = [json.loads(line)["user_id"] for line in (EXAMPLE / "data" / "pool.jsonl").read_text().splitlines()]
+    assert ids != sorted(ids)  # records in their natural order (1, 2, ..., 10), not sorted as strings
     assert reproduce.main(["--profile", str(PROFILE)]) == 0
-    res, p = tmp_root / "results" / "own_data", load_params(PROFILE)
+    res, p = tmp_root / "runs" / "own_data" / "results", load_params(PROFILE)
 
     def results(name):
         return json.loads((res / f"{name}.json").read_text())["results"]
 
-    assert results("01_taxonomy_exploration")["n_users"] == {"pool": 74, "test": 26}
+    assert results("01_taxonomy_exploration")["n_users"] == {"pool": 70, "test": 30}
     assert set(results("02_label_synthesis")["teacher_f1"]) == set(p["teachers"])
     r3 = results("03_voting_and_calibration")
-    assert r3["pseudo_labels"]["n_users"] == 74 and "chosen_minus_majority_f1_ci" in r3["claims"]
+    assert r3["pseudo_labels"]["n_users"] == 70 and "chosen_minus_majority_f1_ci" in r3["claims"]
     r4 = results("04_sft_distillation")
-    assert r4["training"]["sft"]["steps"] == p["sft_steps"] and r4["table"]["sft"]["n_users"] == 26
+    assert r4["training"]["sft"]["steps"] == p["sft_steps"] and r4["table"]["sft"]["n_users"] == 30
+    assert r4["pool_parts"] == {"heldout": p["heldout_users"], "rl": p["rl_users"],
+                                "sft": 70 - p["heldout_users"] - p["rl_users"]}
     r5 = results("05_confidence_guided_rl")
-    assert r5["n_users"] == {"train": p["rl_users"], "heldout": p["rl_heldout_users"], "test": 26}
+    assert r5["n_users"] == {"train": p["rl_users"], "heldout": p["rl_heldout_users"], "test": 30}
     for name in ("sft", *(f"rl_{v}" for v in p["rl_variants"])):
         assert (tmp_root / "runs" / "own_data" / "predictions" / f"{name}.parquet").is_file(), name
     r6 = results("06_f1_analysis")
     assert r6["f1_by_clue"]["SFT student"]["f1"] == {}  # the example's gold records no clue strengths
     assert set(r6["per_attribute_f1"]["SFT student"]) == {"age_band", "gender", "occupation", "average"}
-    assert (tmp_root / "results" / "own_data" / "tables" / "06_main.csv").is_file()
+    assert (res / "tables" / "06_main.csv").is_file()

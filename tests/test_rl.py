@@ -184,3 +184,38 @@ def test_gpu_grpo_in_bf16_with_lora(tiny_model, tmp_path):
     kw = {**GRPO_KW, "lora": {"r": 4, "alpha": 8, "dropout": 0.0}}
     run = rl.train_grpo(tiny_model, _rows(4), TAX, ["weighted_match", "format"], tmp_path / "gpu", max_steps=2, **kw)
     assert [h["step"] for h in run["log_history"] if "reward" in h] == [1, 2]
+
+
+@pytest.mark.slow
+def test_a_checkpoint_cut_short_is_skipped_and_totals_span_the_segments(tiny_model, tmp_path, capsys):
+    """A kill during saving leaves checkpoint-4 half written beside a complete checkpoint-2: the
+    rerun resumes from checkpoint-2 (it would fail loading checkpoint-4), the label-free choice
+    never sees checkpoint-4, and the closing log entry's runtime is the sum over both segments."""
+    import shutil
+
+    rows, run = _rows(4), tmp_path / "run"
+    first = rl.train_grpo(tiny_model, rows, TAX, ["weighted_match", "format"], run, max_steps=2, **GRPO_KW)
+    assert first["resumed_from"] is None and (run / "checkpoint-2" / ".complete").is_file()
+    shutil.rmtree(run / "final")
+    (run / "log_history.json").unlink()
+    partial = run / "checkpoint-4"
+    partial.mkdir()
+    shutil.copy(run / "checkpoint-2" / "config.json", partial)
+    (partial / "model.safetensors").write_bytes((run / "checkpoint-2" / "model.safetensors").read_bytes()[:100])
+    capsys.readouterr()
+    assert list(rl.checkpoints(run)) == [2]
+    assert "skipping incomplete checkpoint-4 (no .complete marker and missing trainer_state.json, optimizer.pt)" \
+        in capsys.readouterr().err
+    second = rl.train_grpo(tiny_model, rows, TAX, ["weighted_match", "format"], run, max_steps=4, **GRPO_KW)
+    assert second["resumed_from"] == "checkpoint-2"
+    hist = second["log_history"]
+    assert [h["step"] for h in hist if "reward" in h] == [1, 2, 3, 4]
+    tokens = [h["num_tokens"] for h in hist if "reward" in h]
+    assert tokens == sorted(tokens) and tokens[2] > tokens[1]  # counted on from the checkpoint, not from zero
+    summary = hist[-1]
+    runtimes = [s["runtime"] for s in json.loads((run / "segments.json").read_text())["segments"]]
+    assert len(runtimes) == 2 and summary["train_runtime"] == pytest.approx(sum(runtimes), abs=1e-3)
+    assert summary["train_runtime"] > summary["train_segment_runtime"] and summary["resumed_from"] == "checkpoint-2"
+    assert (partial / ".complete").is_file() and list(rl.checkpoints(run)) == [2, 4]  # saved again, whole
+    assert rl.train_grpo(tiny_model, rows, TAX, ["format"], run, max_steps=4, **GRPO_KW)["train_runtime"] == \
+        summary["train_runtime"]

@@ -292,3 +292,80 @@ def test_generate_missing_then_rows_from_cache(tmp_path):
     expect = pd.DataFrame(rows, columns=list(ANNOTATION_COLUMNS))
     for col in ("user_id", "sample", "label", "error", "ok"):  # synthesize = the two steps
         assert table[col].fillna("-").tolist() == expect[col].fillna("-").tolist(), col
+
+
+@pytest.mark.parametrize("value", ["abc", "-3", "0", "2.5"])
+def test_a_bad_max_users_is_a_one_line_error_and_the_table_stays(tmp_path, monkeypatch, capsys, value):
+    from confprofile.errors import run_cli
+
+    _cli_profile(tmp_path, monkeypatch, n_users=20)
+    assert main(["--profile", "t", "--teachers", "lexicon,heuristic", "--no-progress"]) == 0
+    table = tmp_path / "runs" / "t" / "synthesis" / "pool.parquet"
+    before = table.read_bytes()
+    capsys.readouterr()
+    assert run_cli(main, ["--profile", "t", "--teachers", "lexicon", "--set", f"lexicon.max_users={value}",
+                          "--no-progress"]) == 2
+    shown = {"abc": "'abc'", "-3": "-3", "0": "0", "2.5": "2.5"}[value]
+    assert capsys.readouterr().err == ("error: lexicon.max_users: expected a positive whole number of users "
+                                       f"(or null: every user), got {shown}\n")
+    assert table.read_bytes() == before
+
+
+CONCURRENT = FAKE + '''
+import os, sys, time
+from confprofile import synthesis
+from confprofile.errors import run_cli
+from confprofile.teachers import register_teacher
+
+register_teacher("fake", lambda name="fake", max_users=None: Fake())
+merge = synthesis.merge_teachers
+
+def slow_merge(old, new):  # widen the read-merge-write window: without a lock both runs read before either writes
+    time.sleep(0.6)
+    return merge(old, new)
+
+synthesis.merge_teachers = slow_merge
+go, me = sys.argv[1], sys.argv[2]
+open(me + ".ready", "w").close()
+while not os.path.exists(go):
+    time.sleep(0.005)
+sys.exit(run_cli(synthesis.main, sys.argv[3:]))
+'''
+
+
+def test_two_runs_at_once_keep_both_tables_and_cache_each_output_once(tmp_path, monkeypatch):
+    """Two synthesis runs on one profile and split, started together five times: both runs'
+    teachers end up in a readable table every time, the shared teacher's cache holds each key
+    once, and the run that found the table locked says it waited."""
+    import pandas as pd
+
+    _cli_profile(tmp_path, monkeypatch, n_users=16)
+    env = {**os.environ, "CONFPROFILE_ROOT": str(tmp_path), "PYTHONPATH": str(REPO)}
+    runs = {"a": "fake,lexicon", "b": "fake,heuristic"}  # fake: shared cache; lexicon/heuristic: one run each
+    waited = []
+    for trial in range(5):
+        synth = tmp_path / "runs" / "t" / "synthesis"
+        if synth.exists():
+            import shutil
+
+            shutil.rmtree(synth)
+        go = tmp_path / f"go{trial}"
+        procs = {name: subprocess.Popen(
+            [sys.executable, "-c", CONCURRENT, str(go), str(tmp_path / f"{name}{trial}"), "--profile", "t",
+             "--teachers", teachers, "--samples", "2", "--no-progress"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name, teachers in runs.items()}
+        deadline = time.time() + 120
+        while not all((tmp_path / f"{n}{trial}.ready").exists() for n in runs) and time.time() < deadline:
+            time.sleep(0.01)
+        go.touch()
+        outs = {n: p.communicate(timeout=120) for n, p in procs.items()}
+        for n, p in procs.items():
+            assert p.returncode == 0, outs[n][1]
+        waited.append(any("waiting for another run writing pool.parquet" in err for _, err in outs.values()))
+        table = pd.read_parquet(synth / "pool.parquet")
+        assert sorted(table["teacher"].unique()) == ["fake", "heuristic", "lexicon"], f"trial {trial}"
+        assert len(table) == 3 * 16 * 2 * len(TAX)
+        keys = [json.loads(line)["key"] for line in (synth / "cache" / "fake.jsonl").read_text().splitlines()]
+        assert len(keys) == len(set(keys)) == 16 * 2, f"trial {trial}: duplicated cache entries"
+        assert not list(synth.glob("*.tmp*")), "a temporary file was left behind"
+    assert any(waited), "no run said it waited for the table's lock"

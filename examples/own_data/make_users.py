@@ -1,9 +1,11 @@
 """Write users.csv: 100 made-up film-site users (seeded; NOT ProfileBench-Synth).
 
-Each row is one user of an imaginary film-rating site: three demographic columns (the answers
-to a sign-up questionnaire, our gold labels), an optional free-text "about" line and the films
-they rated ("title|genre|stars;..."). Preferences lean on age, gender and occupation, so a
-reader of the ratings has some, far from perfect, evidence; most users write no "about".
+Each row is one user of an imaginary film-rating site, numbered 1, 2, ... in file order (so the
+records are not in the order their ids sort as strings, as real exports often are): three
+demographic columns (the answers to a sign-up questionnaire, our gold labels), an optional
+free-text "about" line and the films they rated ("title|genre|stars;..."). Preferences lean on
+age, gender and occupation, so a reader of the ratings has some, far from perfect, evidence;
+most users write no "about".
 
     python examples/own_data/make_users.py        # rewrites examples/own_data/users.csv
 """
@@ -61,7 +63,7 @@ def user(rng, i):
         ratings.append(f"{rng.choice(GENRES[g])}|{g}|{stars}")
     key = rng.choice([occ, gender, ""]) if rng.random() < 0.35 else None
     about = rng.choice(ABOUT[key]) if key is not None else ""
-    return {"user_id": f"f{i:03d}", "age_band": age, "gender": gender, "occupation": occ, "about": about,
+    return {"user_id": str(i + 1), "age_band": age, "gender": gender, "occupation": occ, "about": about,
             "ratings": ";".join(ratings)}
 
 
