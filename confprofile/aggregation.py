@@ -166,3 +166,152 @@ def agreement_table(ann: pd.DataFrame, aggregator: Aggregator, holdout: str = "s
         return pd.DataFrame(columns=cols)
     out = pd.concat(rows, ignore_index=True)[cols]
     return out.sort_values(KEYS + ["unit"], kind="mergesort").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# teacher reliability and label-free criteria for choosing a rule among teachers of mixed quality
+# (measured beside ``voting.heldout_agreement``, which chooses; none of these choose)
+
+
+def teacher_skills(ann: pd.DataFrame, method: str = "DawidSkene", kwargs: Mapping | None = None) -> pd.DataFrame:
+    """Each teacher's accuracy per attribute as a crowd-kit latent-class model estimates it from
+    the annotations alone: ``DawidSkene`` (default): ``sum_c prior_c * P(says c | true c)``
+    from its fitted confusion matrix, which also learns errors that lean to one label;
+    ``OneCoinDawidSkene``: its one-coin ``skills_`` (errors assumed spread evenly). With ``n``
+    (the teacher's valid votes) and ``k`` (labels said in the attribute, at least 2). Columns
+    ``attribute, teacher, skill, n, k``. An attribute where one label was said has skill 1.
+
+    >>> ann = pd.DataFrame({"user_id": ["u1", "u1", "u1", "u2", "u2", "u2"], "attribute": ["age"] * 6,
+    ...                     "teacher": ["a", "b", "c"] * 2, "confidence": [0.9] * 6,
+    ...                     "label": ["x", "x", "y", "y", "y", "x"]})
+    >>> s = teacher_skills(ann).set_index("teacher")
+    >>> bool(s.loc["a", "skill"] > s.loc["c", "skill"]), s["n"].tolist(), s["k"].tolist()
+    (True, [2, 2, 2], [2, 2, 2])
+    """
+    if method not in ("DawidSkene", "OneCoinDawidSkene"):
+        raise ValueError(f"teacher skills come from DawidSkene or OneCoinDawidSkene, got {method!r}")
+    v = voting.valid_votes(ann)
+    parts = []
+    for attr, a in v.groupby("attribute", sort=True):
+        data = pd.DataFrame({"task": a["user_id"].astype(str).to_numpy(), "worker": a["teacher"].astype(str).to_numpy(),
+                             "label": a["label"].to_numpy()})
+        n = data.groupby("worker").size()
+        k = max(int(data["label"].nunique()), 2)
+        if data["label"].nunique() < 2:
+            skill = pd.Series(1.0, index=n.index)
+        else:
+            model = _model(method, kwargs or {})
+            _posterior(model, data)
+            if method == "OneCoinDawidSkene":
+                skill = model.skills_.reindex(n.index)
+            else:  # errors_: (worker, said label) x true label
+                err, prior = model.errors_, model.priors_
+                skill = pd.Series({w: float(sum(prior[c] * err.loc[(w, c), c] for c in prior.index
+                                                if (w, c) in err.index and c in err.columns)) for w in n.index})
+        parts.append(pd.DataFrame({"attribute": attr, "teacher": n.index.astype(object), "skill": skill.to_numpy(dtype=float),
+                                   "n": n.to_numpy(dtype=int), "k": k}))
+    cols = ["attribute", "teacher", "skill", "n", "k"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+def teacher_weights_from_skills(skills: pd.DataFrame) -> pd.DataFrame:
+    """``skills`` with ``weight = max(k * skill - 1, 0) / (k - 1)``: how far above chance a
+    teacher is, 1 for a perfect teacher and 0 at or below chance (1/k). A held-out teacher's
+    agreement with a rule is ``skill * p + (1 - skill) * (1 - p) / (k - 1)`` for a rule right
+    ``p`` of the time (one-coin model, errors independent), so its slope in ``p`` is this weight:
+    a chance-level teacher's agreement says nothing about the rule.
+
+    >>> teacher_weights_from_skills(pd.DataFrame({"skill": [1.0, 0.25, 0.55], "k": [4, 4, 4]}))["weight"].tolist()
+    [1.0, 0.0, 0.4]
+    """
+    k = skills["k"].astype(float)
+    return skills.assign(weight=((k * skills["skill"].astype(float) - 1).clip(lower=0) / (k - 1)).round(12))
+
+
+def reliability_weighted_agreement(table: pd.DataFrame, skills: pd.DataFrame) -> float:
+    """Criterion (a): ``voting.heldout_agreement`` with each held-out teacher counted by its
+    estimated reliability instead of equally. Per (teacher, attribute) of ``table``
+    (``voting.heldout_table``): its agreement rate, weighted by ``teacher_weights_from_skills``
+    (its estimated accuracy above chance, ``teacher_skills``); the weighted mean over them. Under the
+    one-coin model each rate is affine in the rule's accuracy with that weight as slope, so
+    this is the least noisy such combination; equal weights (today's chooser) let many
+    near-chance teachers drown the few that can tell rules apart.
+
+    >>> table = pd.DataFrame({"teacher": ["strong", "weak"], "attribute": ["g", "g"], "agree": [9, 3], "n": [10, 10]})
+    >>> skills = pd.DataFrame({"teacher": ["strong", "weak"], "attribute": ["g", "g"], "skill": [0.9, 0.3], "k": [4, 4]})
+    >>> round(reliability_weighted_agreement(table, skills), 4)  # weights 0.8667, 0.0667: (0.9 w1 + 0.3 w2) / (w1 + w2)
+    0.8571
+    """
+    if table.empty:
+        return float("nan")
+    rates = table.groupby(["teacher", "attribute"], sort=True)[["agree", "n"]].sum().reset_index()
+    w = teacher_weights_from_skills(skills)[["teacher", "attribute", "weight"]]
+    rates = rates.merge(w, on=["teacher", "attribute"], how="left").fillna({"weight": 0.0})
+    rates = rates[rates["n"] > 0]
+    total = float(rates["weight"].sum())
+    return float((rates["weight"] * rates["agree"] / rates["n"]).sum() / total) if total > 0 else float("nan")
+
+
+def heldout_likelihood(table: pd.DataFrame, n_labels: Mapping[str, int], n_folds: int = 2, seed: int = 0) -> float:
+    """Criterion (b): the one-coin Dawid-Skene likelihood of each held-out teacher's answers,
+    taking the rule's vote of the other teachers as the truth, on users it was not fitted on.
+    Users are split into ``n_folds`` folds (seeded by user id); per (teacher, attribute) the
+    accuracy ``a`` is fitted on the other folds (``(agree + 1) / (n + 2)``) and each held-out
+    sample scores ``log a`` if it agrees, ``log((1 - a) / (k - 1))`` if not (``k``:
+    ``n_labels[attribute]``); the mean over samples (higher is better). Its per-teacher term
+    is convex in the agreement rate, so teachers that agree far above chance weigh most and
+    teachers near chance weigh nothing, without a separate reliability estimate.
+
+    >>> table = pd.DataFrame({"teacher": ["t"] * 4, "user_id": list("abcd"), "attribute": ["g"] * 4,
+    ...                       "agree": [1, 1, 1, 0], "n": [1, 1, 1, 1]})
+    >>> # folds {a, d} and {b, c}: a = 3/4 fitted on b, c; 2/4 on a, d: (log 3/4 + log 1/4 + 2 log 1/2) / 4
+    >>> round(heldout_likelihood(table, {"g": 2}), 3)
+    -0.765
+    """
+    from confprofile.repro import derive_seed
+
+    if table.empty:
+        return float("nan")
+    fold = table["user_id"].map(lambda u: derive_seed(seed, "heldout_likelihood", str(u)) % n_folds)
+    total, count = 0.0, 0
+    for (t, attr), g in table.assign(_fold=fold).groupby(["teacher", "attribute"], sort=True):
+        k = max(int(n_labels.get(attr, 2)), 2)
+        for f in range(n_folds):
+            fit, test = g[g["_fold"] != f], g[g["_fold"] == f]
+            if test.empty:
+                continue
+            a = (float(fit["agree"].sum()) + 1) / (float(fit["n"].sum()) + 2)
+            agree, n = float(test["agree"].sum()), float(test["n"].sum())
+            total += agree * float(np.log(a)) + (n - agree) * float(np.log((1 - a) / (k - 1)))
+            count += int(n)
+    return total / count if count else float("nan")
+
+
+def resampling_stability(ann: pd.DataFrame, vote, n_draws: int = 10, frac: float = 0.5, seed: int = 0) -> float:
+    """Criterion (b'): how much of a rule's vote survives losing teachers. ``n_draws`` times,
+    keep a random ``frac`` of the teachers (at least two; seeded) and vote with the rule; the
+    share of (user, attribute) pairs where that vote says what the vote of all teachers says
+    (a no-vote agrees with nothing), averaged over draws. A rule that leans on one teacher is
+    unstable; a rule that averages many weak teachers is stable whether or not it is right.
+
+    >>> ann = pd.DataFrame({"user_id": ["u"] * 4, "attribute": ["age"] * 4, "teacher": list("abcd"),
+    ...                     "label": ["x", "x", "x", "w"], "confidence": [0.9] * 4})
+    >>> # two of a, b, c say x, as all four do; d with one of them ties, and "w" sorts first: half of the 6 pairs
+    >>> round(resampling_stability(ann, voting.majority_vote, n_draws=400), 1)
+    0.5
+    """
+    from confprofile.repro import rng
+
+    teachers = sorted(pd.unique(ann["teacher"].dropna()).tolist(), key=str)
+    if len(teachers) < 3:
+        return float("nan")
+    full = vote(ann)[KEYS + ["label"]]
+    size = max(2, int(round(frac * len(teachers))))
+    gen = rng(seed, "resampling_stability")
+    rates = []
+    for _ in range(n_draws):
+        keep = sorted(gen.choice(len(teachers), size=size, replace=False).tolist())
+        sub = vote(ann[ann["teacher"].isin([teachers[i] for i in keep])])[KEYS + ["label"]]
+        m = full.merge(sub, on=KEYS, how="left", suffixes=("", "_sub"))
+        rates.append(float((m["label"].notna() & (m["label"] == m["label_sub"])).mean()))
+    return float(np.mean(rates))

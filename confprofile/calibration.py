@@ -43,9 +43,14 @@ from scipy.optimize import minimize_scalar
 from sklearn.isotonic import IsotonicRegression
 
 from confprofile import voting
+from confprofile.errors import ConfProfileError
 from confprofile.voting import KEYS
 
 _EPS = 1e-4
+
+
+class CalibrationError(ConfProfileError, ValueError):
+    """The annotations cannot support a calibration (one line through ``run_cli``)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,7 +186,8 @@ def fit_confidence_calibrator(ann: pd.DataFrame, method: str = "isotonic", holdo
     else:
         tab, params = agreement(ann, holdout), {"agreement": getattr(agreement, "__qualname__", repr(agreement))}
     if tab.empty:
-        raise ValueError("no (user, attribute) has two voting units: nothing to calibrate against")
+        raise CalibrationError(f"no (user, attribute) has two voting units (held out by {holdout}): nothing to "
+                               "calibrate against; annotate with two or more teachers or samples")
     x = tab["confidence"].to_numpy(dtype=float)
     y = tab["agree"].to_numpy(dtype=float)
     w = tab["weight"].to_numpy(dtype=float)
@@ -459,3 +465,29 @@ def build_candidates(ann_pool: pd.DataFrame, scores: Mapping[str, pd.DataFrame],
                                         thresholds, True)
     out["none"] = Candidate("chosen, no calibration", raw, None, False)
     return out
+
+
+def identical_candidates(candidates: Mapping[str, Candidate]) -> list[list[str]]:
+    """Groups of candidate names (two or more, in ``candidates``' order) whose kept labels are
+    the same on every pair of every split: a pair's kept label is its label where ``kept``,
+    else none. A confidence calibration only rescores, so it is always in ``none``'s group;
+    prior correction joins it when it flips no label. Candidates in a group are one choice.
+
+    >>> v = pd.DataFrame({"user_id": ["u", "v"], "attribute": ["g", "g"], "label": ["x", "y"],
+    ...                   "confidence": [0.9, 0.6], "kept": [True, True]})
+    >>> c = {"iso": Candidate("iso", {"pool": v.assign(confidence=[0.8, 0.7])}, None, False),
+    ...      "thr": Candidate("thr", {"pool": v.assign(kept=[True, False])}, None, True),
+    ...      "none": Candidate("none", {"pool": v}, None, False)}
+    >>> identical_candidates(c)
+    [['iso', 'none']]
+    """
+    groups: dict[tuple, list[str]] = {}
+    for c in candidates.values():
+        sig = []
+        for split in sorted(c.votes):
+            v = c.votes[split].sort_values(KEYS, kind="mergesort")
+            kept = v["kept"].astype(bool) & v["label"].notna()
+            lab = v["label"].astype(object).where(kept, None)
+            sig.append((split, tuple(v["user_id"]), tuple(v["attribute"]), tuple(lab)))
+        groups.setdefault(tuple(sig), []).append(c.name)
+    return [g for g in groups.values() if len(g) > 1]

@@ -6,6 +6,9 @@ Gold files (``runs/<profile>/data/gold/<split>.jsonl``) hold one line per user:
 (explicit, strong, weak, none, misleading); it is for analysis only, like the labels. A gold
 file of your own needs only ``user_id`` and ``labels``.
 
+Gold may have gaps: a user without a label for an attribute (missing or null) leaves that pair
+unscored everywhere here (``read_gold``).
+
 Command line (``--help`` says what is read): score every pseudo-label file and saved prediction
 table of a profile against its test gold, e.g. after ``python -m confprofile.vote``:
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -32,8 +36,14 @@ from confprofile.taxonomy import Taxonomy
 
 
 def read_gold(path: str | Path, taxonomy: Taxonomy) -> pd.DataFrame:
-    """Gold labels as a long table: ``user_id, attribute, gold, clue``. Validates every label."""
-    rows = []
+    """Gold labels as a long table: ``user_id, attribute, gold, clue``, one row per scored pair.
+
+    Gold may have gaps: an attribute missing from a user's ``labels``, or null there, is a pair
+    that is simply not scored (no row; every function here scores only the pairs gold has).
+    ``gold.attrs`` holds ``n_users`` (users in the file) and ``unscored_pairs`` (the gaps). A
+    label that is present but not in the taxonomy is an error naming the file, line and field.
+    """
+    rows, n_users, gaps = [], 0, 0
     for n, obj in read_jsonl(path):
         if not isinstance(obj, dict) or not isinstance(obj.get("user_id"), str):
             raise RecordError(path, n, "user_id", "expected an object with a string user_id")
@@ -41,22 +51,44 @@ def read_gold(path: str | Path, taxonomy: Taxonomy) -> pd.DataFrame:
         if not isinstance(labels, dict):
             raise RecordError(path, n, "labels", "expected an object mapping attribute to label")
         clues = obj.get("clues") or {}
+        n_users += 1
         for attr in taxonomy:
             lab = labels.get(attr.name)
+            if lab is None:
+                gaps += 1
+                continue
             if lab not in attr.labels:
                 raise RecordError(path, n, f"labels.{attr.name}",
                                   f"{lab!r} is not a label of '{attr.name}' ({', '.join(attr.labels)})")
             rows.append({"user_id": obj["user_id"], "attribute": attr.name, "gold": lab,
                          "clue": clues.get(attr.name)})
-    return pd.DataFrame(rows, columns=["user_id", "attribute", "gold", "clue"])
+    out = pd.DataFrame(rows, columns=["user_id", "attribute", "gold", "clue"])
+    out.attrs.update(n_users=n_users, unscored_pairs=gaps)
+    return out
+
+
+def _mean_scored(f1: Mapping[str, float]) -> float:
+    """Mean over the attributes that have a score (an attribute gold never labels has NaN)."""
+    v = [x for x in f1.values() if np.isfinite(x)]
+    return float(np.mean(v)) if v else float("nan")
 
 
 def score(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy) -> dict:
     """Per-attribute macro-F1 and their average, for a ``user_id, attribute, label`` table.
 
-    Users missing from ``pred`` count as abstentions. Returns
-    ``{"f1": {attribute: f1}, "avg_f1": mean, "n_users": n}`` (F1 on a 0-100 scale, as the
-    paper reports it).
+    Only the pairs in ``gold`` are scored (gold with gaps: ``read_gold``); users missing from
+    ``pred`` count as abstentions. Returns ``{"f1": {attribute: f1}, "avg_f1": mean,
+    "n_users": n}`` (F1 on a 0-100 scale, as the paper reports it; an attribute with no gold
+    pair has NaN and is left out of the mean).
+
+    >>> from confprofile.taxonomy import parse_taxonomy
+    >>> tax = parse_taxonomy({"attributes": {a: {"labels": {"x": {"description": "x"}, "y": {"description": "y"}}}
+    ...                                      for a in ("g", "h")}})
+    >>> gold = pd.DataFrame({"user_id": ["u", "v", "u"], "attribute": ["g", "g", "h"], "gold": ["x", "y", "x"]})
+    >>> pred = pd.DataFrame({"user_id": ["u", "v", "u", "v"], "attribute": ["g", "g", "h", "h"],
+    ...                      "label": ["x", "x", "x", "y"]})  # (v, h) has no gold: not scored
+    >>> score(pred, gold, tax)  # g: F1(x) 2/3, F1(y) 0; h: 1
+    {'f1': {'g': 33.33333333333333, 'h': 100.0}, 'avg_f1': 66.66666666666666, 'n_users': 2}
     """
     merged = gold.merge(pred[["user_id", "attribute", "label"]], on=["user_id", "attribute"], how="left")
     f1 = {}
@@ -64,7 +96,7 @@ def score(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy) -> dict:
         m = merged[merged["attribute"] == attr.name]
         labels = m["label"].where(m["label"].notna(), None).tolist()
         f1[attr.name] = 100.0 * metrics.macro_f1(m["gold"].tolist(), labels, attr.labels)
-    return {"f1": f1, "avg_f1": float(np.mean(list(f1.values()))), "n_users": int(gold["user_id"].nunique())}
+    return {"f1": f1, "avg_f1": _mean_scored(f1), "n_users": int(gold["user_id"].nunique())}
 
 
 def with_gold(table: pd.DataFrame, gold: pd.DataFrame) -> pd.DataFrame:
@@ -106,17 +138,23 @@ def confidence_report(ann: pd.DataFrame, gold: pd.DataFrame, n_bins: int = 5) ->
     return out
 
 
-def baselines(gold: pd.DataFrame, taxonomy: Taxonomy, *, seed: int) -> dict:
-    """Reference points: a uniform random labeller and an always-the-majority-class labeller.
-
-    "Above chance" in the notebooks means above both. The majority baseline peeks at gold (it is
-    a reference for evaluation, never a method).
-    """
+def chance_predictions(gold: pd.DataFrame, taxonomy: Taxonomy, *, seed: int) -> dict[str, pd.DataFrame]:
+    """The chance floor as prediction tables (so a model's lead over it gets a paired interval):
+    ``uniform_random`` (a label drawn uniformly per pair, seeded) and ``majority_class`` (every
+    pair the attribute's commonest gold label: it peeks at gold, a reference, never a method)."""
     r = rng(seed, "uniform_baseline")
     uniform = gold.assign(label=[taxonomy[a].labels[r.integers(len(taxonomy[a].labels))] for a in gold["attribute"]])
     majority_label = gold.groupby("attribute")["gold"].agg(lambda s: s.value_counts().index[0])
     majority = gold.assign(label=gold["attribute"].map(majority_label))
-    return {"uniform_random": score(uniform, gold, taxonomy), "majority_class": score(majority, gold, taxonomy)}
+    cols = ["user_id", "attribute", "label", "confidence", "kept"]  # a vote table keeping every pair, no confidence
+    return {name: t.assign(confidence=np.nan, kept=True)[cols].reset_index(drop=True)
+            for name, t in (("uniform_random", uniform), ("majority_class", majority))}
+
+
+def baselines(gold: pd.DataFrame, taxonomy: Taxonomy, *, seed: int) -> dict:
+    """Reference points: a uniform random labeller and an always-the-majority-class labeller
+    (``chance_predictions``). "Above chance" in the notebooks means above both."""
+    return {name: score(t, gold, taxonomy) for name, t in chance_predictions(gold, taxonomy, seed=seed).items()}
 
 
 def vote_report(votes: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, n_bins: int = 10) -> dict:
@@ -147,21 +185,22 @@ def threshold_curve(votes: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy,
     j = gold.merge(votes[["user_id", "attribute", "label", "confidence"]], on=["user_id", "attribute"], how="left")
     out: dict[str, list[float]] = {"threshold": list(thresholds), "precision": [], "recall": [], "f1": [],
                                    "coverage": []}
+    scored = [attr for attr in taxonomy if (j["attribute"] == attr.name).any()]  # gold with gaps: some may have none
     for t in thresholds:
         pred = j["label"].where(j["confidence"] >= t, None)
-        p = r = f = 0.0
-        for attr in taxonomy:
+        p, r, f = [], [], []
+        for attr in scored:
             m = (j["attribute"] == attr.name).to_numpy()
             g, y = j.loc[m, "gold"].tolist(), pred[m].tolist()
             present = [lab for lab in attr.labels if lab in set(g)]
             pc = metrics.per_class(g, y, present)
             predicted = [lab for lab in present if lab in set(y)]  # precision of an unused class is undefined
-            p += np.mean([pc[lab]["precision"] for lab in predicted]) if predicted else np.nan
-            r += np.mean([c["recall"] for c in pc.values()])
-            f += 100.0 * metrics.macro_f1(g, y, attr.labels)
-        out["precision"].append(p / len(taxonomy))
-        out["recall"].append(r / len(taxonomy))
-        out["f1"].append(f / len(taxonomy))
+            p.append(np.mean([pc[lab]["precision"] for lab in predicted]) if predicted else np.nan)
+            r.append(np.mean([c["recall"] for c in pc.values()]))
+            f.append(100.0 * metrics.macro_f1(g, y, attr.labels))
+        out["precision"].append(float(np.mean(p)) if scored else float("nan"))
+        out["recall"].append(float(np.mean(r)) if scored else float("nan"))
+        out["f1"].append(float(np.mean(f)) if scored else float("nan"))
         out["coverage"].append(float(pred.notna().mean()))
     return out
 
@@ -193,6 +232,8 @@ def _f1_parts(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, users:
     out = []
     for attr in taxonomy:
         m = merged[merged["attribute"] == attr.name]
+        if m.empty:  # gold with gaps: an attribute gold never labels is not scored (as in ``score``)
+            continue
         col = {lab: j for j, lab in enumerate(attr.labels)}
         g = np.zeros((len(users), len(col)))
         p = np.zeros((len(users), len(col)))
@@ -206,15 +247,20 @@ def _f1_parts(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, users:
 
 def _avg_macro_f1(parts, weights: np.ndarray) -> np.ndarray:
     """Average macro-F1 (0-100) per row of ``weights`` (bootstrap counts per user), computed as
-    ``metrics.macro_f1`` does: classes neither in gold nor predicted are left out of the mean."""
+    ``metrics.macro_f1`` does: classes neither in gold nor predicted are left out of the mean,
+    and so is an attribute none of whose gold pairs was drawn (gold with gaps), as in ``score``."""
     f1s = []
     for g, p in parts:
         tp, ng, npred = weights @ (g * p), weights @ g, weights @ p
         denom = ng + npred
         with np.errstate(invalid="ignore", divide="ignore"):
             f = np.where(denom > 0, 2 * tp / denom, np.nan)
-        f1s.append(np.nanmean(f, axis=1))
-    return 100.0 * np.mean(f1s, axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a draw with no gold pair of this attribute
+            f1s.append(np.nanmean(f, axis=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a draw with no gold pair at all
+        return 100.0 * np.nanmean(f1s, axis=0)
 
 
 def paired_bootstrap(pred_a: pd.DataFrame, pred_b: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy,
@@ -349,8 +395,9 @@ def prediction_report(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy
     j = gold.merge(p[["user_id", "attribute", "label"]], on=["user_id", "attribute"], how="left")
     for attr in taxonomy:
         m = j[j["attribute"] == attr.name]
-        present = [lab for lab in attr.labels if lab in set(m["gold"])]
-        pc = metrics.per_class(m["gold"].tolist(), m["label"].where(m["label"].notna(), None).tolist(), present)
+        present = [lab for lab in attr.labels if lab in set(m["gold"])]  # none: gold never labels it (gaps)
+        pc = metrics.per_class(m["gold"].tolist(), m["label"].where(m["label"].notna(), None).tolist(),
+                               present) if present else {}
         prec[attr.name] = 100.0 * float(np.mean([c["precision"] for c in pc.values()])) if pc else float("nan")
         rec[attr.name] = 100.0 * float(np.mean([c["recall"] for c in pc.values()])) if pc else float("nan")
     return {**rep, "precision": prec, "recall": rec, "avg_precision": float(np.nanmean(list(prec.values()))),
@@ -397,19 +444,72 @@ def voting_sweep(records: Sequence[dict], gold: pd.DataFrame, taxonomy: Taxonomy
 # command line
 
 
-def saved_outputs(profile: str, split: str = "test") -> dict[str, pd.DataFrame]:
-    """A profile's scoreable outputs on a split, by name: ``pseudo_labels`` (``confprofile.vote``'s
-    file, as votes) and each ``runs/<p>/predictions/<model>.parquet`` (test split only)."""
-    from confprofile.sft import records_as_votes
+PREDICTION_PREFIX = "predictions/"
+"""``saved_outputs`` names a prediction table ``predictions/<model>`` (its file under ``runs/<p>/``),
+so 04's ``predictions/pseudo_labels`` and the vote command's ``pseudo_labels`` stay two names."""
 
+
+def saved_output_files(profile: str, split: str = "test") -> dict[str, Path]:
+    """The files ``saved_outputs`` reads, by the same names."""
     out = {}
     pl = paths.pseudo_labels_path(profile, split)
     if pl.is_file():
-        out["pseudo_labels"] = records_as_votes([obj for _, obj in read_jsonl(pl)])
+        out["pseudo_labels"] = pl
     if split == "test":
         for f in sorted(paths.predictions_path(profile, "x").parent.glob("*.parquet")):
-            out[f.stem] = pd.read_parquet(f)
+            out[PREDICTION_PREFIX + f.stem] = f
     return out
+
+
+def read_output(path: str | Path) -> pd.DataFrame:
+    """One scoreable output: pseudo-label records (``.jsonl``, as a vote table) or a prediction or
+    vote table (``.parquet``), checked to have rows and the columns scoring needs; a
+    ``RecordError`` naming the file otherwise."""
+    from confprofile.sft import records_as_votes
+
+    path = Path(path)
+    if path.suffix == ".jsonl":
+        recs = []
+        for n, obj in read_jsonl(path):
+            if not isinstance(obj, dict) or not isinstance(obj.get("user_id"), str):
+                raise RecordError(path, n, "user_id", "expected an object with a string user_id")
+            attrs = obj.get("attributes")
+            if not isinstance(attrs, dict) or not all(isinstance(v, dict) for v in attrs.values()):
+                raise RecordError(path, n, "attributes",
+                                  "expected an object mapping attribute to {label, confidence, kept}")
+            recs.append(obj)
+        table = records_as_votes(recs)
+    else:
+        table = pd.read_parquet(path)
+    need = ["user_id", "attribute", "label", "confidence"]
+    lacks = [c for c in need if c not in table.columns]
+    lacks += [] if {"ok", "kept"} & set(table.columns) else ["ok or kept"]
+    if lacks:
+        has = ", ".join(map(str, table.columns)) or "none"
+        raise RecordError(path, None, None, f"not a prediction table: lacks column(s) {', '.join(lacks)} (has {has})")
+    if table.empty:
+        raise RecordError(path, None, None, "no predictions (the table has no rows)")
+    return table
+
+
+def saved_outputs(profile: str, split: str = "test") -> dict[str, pd.DataFrame]:
+    """A profile's scoreable outputs on a split, by name: ``pseudo_labels`` (``confprofile.vote``'s
+    file ``runs/<p>/pseudo_labels/<split>.jsonl``, as votes) and ``predictions/<model>``, each
+    ``runs/<p>/predictions/<model>.parquet`` (test split only; 04 writes one named
+    ``pseudo_labels`` too, a different table). Each is checked by ``read_output``."""
+    return {name: read_output(f) for name, f in saved_output_files(profile, split).items()}
+
+
+def user_overlap(pred: pd.DataFrame, gold: pd.DataFrame) -> dict[str, int]:
+    """How a prediction table's users meet gold's: ``matched``; ``missing``, gold users without a
+    prediction (scored as misses); ``extra``, predicted users without gold (not scored).
+
+    >>> gold = pd.DataFrame({"user_id": ["u", "v"], "attribute": ["g", "g"], "gold": ["x", "y"]})
+    >>> user_overlap(pd.DataFrame({"user_id": ["u", "w", "w"]}), gold)
+    {'matched': 1, 'missing': 1, 'extra': 1}
+    """
+    p, g = set(pred["user_id"]), set(gold["user_id"])
+    return {"matched": len(p & g), "missing": len(g - p), "extra": len(p - g)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -419,10 +519,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m confprofile.evaluate", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Score a profile's outputs against its gold labels.\n\n"
-                    "Reads:  runs/<profile>/data/gold/<split>.jsonl (gold; without it, says so and exits 0),\n"
-                    "        runs/<profile>/pseudo_labels/<split>.jsonl (python -m confprofile.vote) and, for the\n"
-                    "        test split, runs/<profile>/predictions/*.parquet (notebooks 04 and 05).\n"
-                    "Writes: nothing, unless --json PATH (the reports as JSON).")
+                    "Reads:  runs/<profile>/data/gold/<split>.jsonl (gold; without it, says so and exits 0; a user\n"
+                    "        may lack a label for some attributes: those pairs are not scored),\n"
+                    "        runs/<profile>/pseudo_labels/<split>.jsonl (python -m confprofile.vote; named pseudo_labels)\n"
+                    "        and, for the test split, runs/<profile>/predictions/<model>.parquet (notebooks 04 and 05;\n"
+                    "        named predictions/<model>).\n"
+                    "Writes: nothing, unless --json PATH (the reports as JSON), and only when every table scores.")
     ap.add_argument("--profile", required=True, metavar="NAME|PATH", help="smoke, cpu, gpu or a profile file")
     ap.add_argument("--split", default="test")
     ap.add_argument("--json", default=None, metavar="PATH", help="also write the reports here")
@@ -434,11 +536,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no gold labels at {gold_file}: nothing to evaluate (every label-free output is written without them)")
         return 0
     gold = read_gold(gold_file, taxonomy)
-    outputs = saved_outputs(profile, args.split)
-    if not outputs:
+    if gold.empty:
+        raise RecordError(gold_file, None, "labels", "no user has a label: nothing to score")
+    files = saved_output_files(profile, args.split)
+    if not files:
         print(f"nothing to score for {profile}/{args.split}: run python -m confprofile.vote (or notebooks 03-05) first")
         return 1
-    reports = {name: prediction_report(pred, gold, taxonomy) for name, pred in outputs.items()}
+    outputs = {name: read_output(f) for name, f in files.items()}  # every check before anything is written
+    overlap = {name: user_overlap(pred, gold) for name, pred in outputs.items()}
+    for name, o in overlap.items():
+        if not o["matched"]:
+            raise RecordError(files[name], None, "user_id", f"none of its {o['extra']} users has a gold label in "
+                              f"{gold_file} (another split or dataset?)")
+    n_pairs = gold.attrs.get("n_users", gold["user_id"].nunique()) * len(taxonomy)
+    if gold.attrs.get("unscored_pairs"):
+        print(f"gold: {gold.attrs['unscored_pairs']} of {n_pairs} (user, attribute) pairs have no label "
+              "and are not scored")
+    for name, o in overlap.items():
+        if o["missing"] or o["extra"]:
+            print(f"{name}: {o['missing']} of {o['matched'] + o['missing']} gold users have no prediction (scored as "
+                  f"misses); {o['extra']} predicted users have no gold label (not scored)")
+    reports = {name: {**prediction_report(pred, gold, taxonomy), "users_missing": overlap[name]["missing"],
+                      "users_extra": overlap[name]["extra"]} for name, pred in outputs.items()}
     table = pd.DataFrame({n: {"avg F1": r["avg_f1"], **r["f1"], "coverage": r["coverage"], "users": r["n_users"]}
                           for n, r in reports.items()}).T
     print(table.round(2).to_string())

@@ -1,7 +1,9 @@
 """Label-free monitoring of an annotation table: failures, abstentions, agreement, confidence,
 and health checks that warn before the numbers go wrong (``teacher_agreement``: do teachers
-agree more than chance, per attribute; ``share_shift``: did a calibration move a label share far
-from what the teachers said; ``health_warnings``: one sentence per problem, naming the attribute).
+agree more than chance, per attribute; ``confidence_floor``: do they agree as often as their
+stated confidences require, which teachers misled by one shared cue do not; ``share_shift``: did
+a calibration move a label share far from the uncalibrated vote's; ``health_warnings``: one
+sentence per problem, naming the attribute).
 
 Nothing here reads labels, so these numbers can be watched on the unlabeled pool too.
 
@@ -16,6 +18,8 @@ Nothing here reads labels, so these numbers can be watched on the unlabeled pool
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -180,25 +184,168 @@ def share_shift(shares: dict[str, dict[str, float]], reference: dict[str, dict[s
     return {a: round(max(abs(s[lab] - reference[a].get(lab, 0.0)) for lab in s), 6) for a, s in shares.items()}
 
 
+def confidence_floor(ann: pd.DataFrame, taxonomy, sample: int = 0, n_boot: int = 200,
+                     seed: int = 0) -> dict[str, dict]:
+    """Do the teachers agree as often as their stated confidences say they must? Per attribute,
+    for each pair of teachers (their answers in ``sample`` on the users both labelled):
+    ``agreement``, the share of those users they agree on, and ``floor = mean conf_i + mean
+    conf_j - 1``; both averaged over teacher pairs, with ``shortfall = floor - agreement`` and
+    its 95% bootstrap interval over users: ``{attribute: {"agreement", "floor", "shortfall",
+    "ci": [lo, hi], "confidence" (mean stated)}}``.
+
+    Why a floor: two teachers agree at least whenever both are right, and if each is right as
+    often as its mean stated confidence says (on the users both labelled), both are right on at
+    least ``c_i + c_j - 1`` of them whatever their errors (Frechet's bound: no independence is assumed). Agreement
+    below the floor therefore shows that at least one teacher is more confident than it is
+    right on this attribute. ``health_warnings`` warns when the interval lies above 0.
+
+    What it sees: teachers that read the same misleading cue agree on it, so Krippendorff's
+    alpha clears chance (``teacher_agreement`` stays quiet), while off that cue they guess
+    with the same high confidence and disagree: agreement falls below the floor. Also plain
+    overconfidence, which misleads confidence-weighted votes and thresholds just the same.
+    What it cannot see: teachers that agree on a wrong label everywhere (without labels,
+    shared error is indistinguishable from truth), or wrong teachers that state modest
+    confidence (mean confidences summing to 1 or less give a floor of 0 or below).
+
+    >>> from confprofile.taxonomy import load_taxonomy
+    >>> ann = pd.DataFrame({"user_id": list("abcdabcd"), "attribute": ["gender"] * 8, "sample": 0,
+    ...     "teacher": list("ttttuuuu"), "label": ["male"] * 4 + ["male", "female"] * 2,
+    ...     "confidence": 0.9, "ok": True})
+    >>> f = confidence_floor(ann, [load_taxonomy()["gender"]], n_boot=20)["gender"]  # 0.9 + 0.9 - 1
+    >>> f["agreement"], f["floor"], f["shortfall"]
+    (0.5, 0.8, 0.3)
+    """
+    from confprofile.repro import rng
+
+    one = ann[(ann["sample"] == sample) & ann["ok"].astype(bool)]
+    out = {}
+    for attr in taxonomy:
+        a = one[(one["attribute"] == attr.name) & one["label"].isin(attr.labels)]
+        lab = a.pivot_table(index="user_id", columns="teacher", values="label", aggfunc="first")
+        conf = a.pivot_table(index="user_id", columns="teacher", values="confidence", aggfunc="first")
+        conf = conf.reindex(index=lab.index, columns=lab.columns).astype(float).clip(0, 1)
+        teachers = list(lab.columns)
+        agree, bound, both = [], [], []  # per teacher pair: users x 1 arrays (0 where not both labelled)
+        for i, ti in enumerate(teachers):
+            for tj in teachers[i + 1:]:
+                m = (lab[ti].notna() & lab[tj].notna()).to_numpy()
+                agree.append(np.where(m, (lab[ti] == lab[tj]).to_numpy(), 0.0))
+                bound.append(np.where(m, (conf[ti] + conf[tj] - 1).fillna(0).to_numpy(), 0.0))
+                both.append(m.astype(float))
+        if not agree or not np.any(both):  # fewer than two teachers, or none labelled a user twice
+            out[attr.name] = {"agreement": float("nan"), "floor": float("nan"), "shortfall": float("nan"),
+                              "ci": [float("nan"), float("nan")], "confidence": float(a["confidence"].mean())}
+            continue
+        agree, bound, both = (np.array(x, dtype=float).T for x in (agree, bound, both))  # users x pairs
+
+        def stats(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            n = w @ both
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.nanmean(np.where(n > 0, (w @ agree) / n, np.nan), axis=-1), \
+                    np.nanmean(np.where(n > 0, (w @ bound) / n, np.nan), axis=-1)
+
+        n_users = agree.shape[0]
+        ag, fl = stats(np.ones(n_users))
+        gen = rng(seed, "confidence_floor", attr.name)
+        draws = gen.multinomial(n_users, np.full(n_users, 1.0 / n_users), size=n_boot)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a resample where no pair is labelled twice
+            bag, bfl = stats(draws.astype(float))
+        gap = bfl - bag
+        lo, hi = np.nanpercentile(gap, [2.5, 97.5]) if np.isfinite(gap).any() else (np.nan, np.nan)
+        out[attr.name] = {"agreement": round(float(ag), 6), "floor": round(float(fl), 6),
+                          "shortfall": round(float(fl - ag), 6), "ci": [round(float(lo), 6), round(float(hi), 6)],
+                          "confidence": round(float(a["confidence"].mean()), 6)}
+    return out
+
+
 def health_warnings(agreement: dict[str, dict], shifts: dict[str, float] | None = None,
-                    max_share_shift: float = 0.15, what: str = "the pseudo-labels") -> list[str]:
+                    max_share_shift: float = 0.15, what: str = "the pseudo-labels", *,
+                    reference: str = "the teachers' own shares", floor: dict[str, dict] | None = None) -> list[str]:
     """One sentence per problem, naming the attribute: teachers whose agreement is not
-    distinguishable from chance (``teacher_agreement``'s interval reaches 0), or pseudo-labels
-    whose label shares moved more than ``max_share_shift`` from what the teachers said.
+    distinguishable from chance (``teacher_agreement``'s interval reaches 0), teachers that agree
+    less often than their stated confidences require (``confidence_floor``'s shortfall interval
+    lies above 0), or pseudo-labels whose label shares moved more than ``max_share_shift`` from
+    ``reference``.
 
     >>> for w in health_warnings({"gender": {"alpha": 0.05, "ci": [-0.02, 0.12]}, "age": {"alpha": 0.6, "ci": [0.5, 0.7]}},
     ...                          {"gender": 0.27, "age": 0.02}):
     ...     print(w)
     gender: the teachers agree no more than chance would (Krippendorff alpha 0.05, 95% interval -0.02 to 0.12); its pseudo-labels carry little signal
     gender: the pseudo-labels moved a label share 0.27 from the teachers' own shares (more than 0.15)
+    >>> print(*health_warnings({}, floor={"age": {"agreement": 0.55, "floor": 0.76, "shortfall": 0.21,
+    ...                                           "ci": [0.15, 0.27], "confidence": 0.88}}))
+    age: the teachers agree on 0.55 of users, below the 0.76 their stated confidences (mean 0.88) require (shortfall 95% interval 0.15 to 0.27): they are confident where they disagree, as teachers that read the same misleading cue are; their confidence and agreement overstate its pseudo-labels
     """
     out = []
     for attr, a in agreement.items():
         if not a["ci"][0] > 0:  # NaN included: no measurable agreement
             out.append(f"{attr}: the teachers agree no more than chance would (Krippendorff alpha {a['alpha']:.2f}, "
                        f"95% interval {a['ci'][0]:.2f} to {a['ci'][1]:.2f}); its pseudo-labels carry little signal")
+    for attr, f in (floor or {}).items():
+        if f["ci"][0] > 0:  # NaN: not measurable, no warning
+            out.append(f"{attr}: the teachers agree on {f['agreement']:.2f} of users, below the {f['floor']:.2f} their "
+                       f"stated confidences (mean {f['confidence']:.2f}) require (shortfall 95% interval "
+                       f"{f['ci'][0]:.2f} to {f['ci'][1]:.2f}): they are confident where they disagree, as teachers "
+                       "that read the same misleading cue are; their confidence and agreement overstate its pseudo-labels")
     for attr, s in (shifts or {}).items():
         if s > max_share_shift:
-            out.append(f"{attr}: {what} moved a label share {s:.2f} from the teachers' own shares "
+            out.append(f"{attr}: {what} moved a label share {s:.2f} from {reference} "
                        f"(more than {max_share_shift})")
     return out
+
+
+# -- is the rule choice trustworthy? near-tied rules, unequal teachers -----------------------------
+def answered_shares(ann: pd.DataFrame) -> dict[str, float]:
+    """Per teacher, the share of the table's (user, attribute) pairs where it cast at least one
+    vote (a parsed label other than ``unknown``): what it answered, after parse failures and
+    abstentions.
+
+    >>> ann = pd.DataFrame({"user_id": ["u", "v", "u", "v"], "attribute": ["g"] * 4, "teacher": list("aabb"),
+    ...                     "label": ["x", "unknown", "y", None], "ok": [True, True, True, False]})
+    >>> answered_shares(ann)
+    {'a': 0.5, 'b': 0.5}
+    """
+    lab = ann["label"].astype(object)
+    votes = lab.map(lambda x: isinstance(x, str) and x not in (UNKNOWN, "")).astype(bool)
+    if "ok" in ann.columns:
+        votes &= ann["ok"].astype(bool)
+    n_pairs = max(len(ann[["user_id", "attribute"]].drop_duplicates()), 1)
+    answered = ann.loc[votes].drop_duplicates(["teacher", "user_id", "attribute"]).groupby("teacher").size()
+    return {str(t): round(float(answered.get(t, 0)) / n_pairs, 6) for t in sorted(ann["teacher"].unique(), key=str)}
+
+
+UNEQUAL_SHARE = 0.5
+"""A teacher that answered under this fraction of the teachers' median answered share is
+flagged: the held-out agreement averages teachers equally, so its few pairs count as much as
+another's many, and a rule's score leans on its noise."""
+
+
+def teacher_share_warnings(answered: dict[str, float], ratio: float = UNEQUAL_SHARE) -> list[str]:
+    """One sentence per teacher that answered far fewer pairs than the others (under ``ratio``
+    times the median answered share, ``answered_shares``).
+
+    >>> print(*teacher_share_warnings({"a": 0.9, "b": 0.85, "c": 0.3}))
+    teacher 'c' answered 30% of (user, attribute) pairs, under half the teachers' median (85%): parse failures or abstentions leave it few pairs, yet the rule choice's held-out agreement counts it as much as any other teacher
+    """
+    if len(answered) < 2:
+        return []
+    median = float(np.median(list(answered.values())))
+    what = "half" if ratio == 0.5 else f"{ratio:g} of"
+    return [f"teacher '{t}' answered {s:.0%} of (user, attribute) pairs, under {what} the teachers' median ({median:.0%}): "
+            "parse failures or abstentions leave it few pairs, yet the rule choice's held-out agreement counts it as "
+            "much as any other teacher" for t, s in answered.items() if s < ratio * median]
+
+
+def near_tie_warning(chosen: str, runner_up: str | None, gap: float, gap_se: float) -> list[str]:
+    """A sentence when the chosen vote rule leads the next distinct one by less than the
+    standard error of that lead (``voting.rule_margin``), else nothing.
+
+    >>> print(*near_tie_warning("weighted (none)", "majority vote", 0.002, 0.005))
+    vote rule: 'weighted (none)' leads 'majority vote' by 0.0020 in held-out teacher agreement, less than the standard error of that lead (0.0050, bootstrap over users): the label-free score cannot separate them, and another sample of users could choose the other
+    """
+    if runner_up is None or not gap < gap_se:
+        return []
+    return [f"vote rule: '{chosen}' leads '{runner_up}' by {gap:.4f} in held-out teacher agreement, less than the "
+            f"standard error of that lead ({gap_se:.4f}, bootstrap over users): the label-free score cannot separate "
+            "them, and another sample of users could choose the other"]

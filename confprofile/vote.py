@@ -11,11 +11,15 @@ split was annotated, ``runs/<p>/pseudo_labels/test.jsonl`` (the same rule, for
 ``python -m confprofile.evaluate``). It reads no labels: tests/test_label_free.py checks.
 
 The choices, all without labels: the vote rule that a held-out teacher agrees with most; then the
-calibration (``choose_calibration``): among those that drop low-confidence pairs, the one whose
-kept pool labels are most balanced, but only if it keeps every label share within
-``max_share_shift`` of what the teachers themselves said; if none does, no calibration. Health
-checks (``confprofile.monitor``) warn, naming the attribute, where teachers agree near chance
-or a calibration would move a label share far from the teachers'.
+calibration (``choose_calibration``): among every candidate, the one whose kept pool labels are
+most balanced, but only if it keeps every kept label share within ``max_share_shift`` of the
+uncalibrated vote's; candidates with identical kept labels are one choice (reported, and the
+uncalibrated vote wins a tie). Health checks (``confprofile.monitor``) warn, naming the
+attribute, where teachers agree near chance, agree less often than their stated confidences
+require (``monitor.confidence_floor``), or a calibration would move a label share far from the
+vote's; and, about the rule choice itself, where the chosen rule leads the next by less than the
+standard error of that lead (``voting.rule_margin``: every rule's score is printed, sorted) or
+a teacher answered under half the teachers' median share of pairs (``monitor.answered_shares``).
 """
 
 from __future__ import annotations
@@ -29,9 +33,13 @@ import pandas as pd
 
 from confprofile import aggregation, calibration, monitor, paths, records, voting
 from confprofile.calibration import Candidate
-from confprofile.errors import run_cli
+from confprofile.errors import ConfProfileError, run_cli
 from confprofile.params import load_params
 from confprofile.taxonomy import Taxonomy, load_taxonomy
+
+
+class NotEnoughTeachersError(ConfProfileError, ValueError):
+    """A vote needs two or more teachers (one line through ``run_cli``)."""
 
 
 @dataclass
@@ -45,28 +53,47 @@ class LabelFree:
     candidates: dict[str, Candidate]
     balance: dict[str, float]  # balance of the kept pool labels per candidate name
     teacher_shares: dict[str, dict[str, float]]  # what the teachers said (pool)
-    shifts: dict[str, dict[str, float]]  # per candidate name: attribute -> largest share change
+    shifts: dict[str, dict[str, float]]  # per candidate name: attribute -> largest kept-share change from the vote's
     final: Candidate
     teacher_alpha: dict[str, float]  # Krippendorff's alpha between teachers per attribute (pool)
     warnings: list[str] = field(default_factory=list)
+    vote_shares: dict[str, dict[str, float]] = field(default_factory=dict)  # the uncalibrated vote's kept shares (pool)
+    shifts_from_teachers: dict[str, dict[str, float]] = field(default_factory=dict)  # as shifts, from teacher_shares
+    identical: list[list[str]] = field(default_factory=list)  # groups of candidate names with identical kept labels
+    confidence_floor: dict[str, dict] = field(default_factory=dict)  # monitor.confidence_floor per attribute (pool)
+    agreement_se: dict[str, float] = field(default_factory=dict)  # bootstrap standard error over pool users, per rule
+    runner_up: str | None = None  # the best rule whose held-out votes differ from the chosen's (voting.rule_margin)
+    agreement_gap: float = float("nan")  # chosen minus runner-up agreement
+    agreement_gap_se: float = float("nan")  # standard error of that paired difference (bootstrap over users)
+    answered: dict[str, float] = field(default_factory=dict)  # monitor.answered_shares per teacher (pool)
 
 
 def choose_calibration(candidates: Mapping[str, Candidate], balance: Mapping[str, float],
                        shifts: Mapping[str, Mapping[str, float]], max_share_shift: float) -> Candidate:
-    """The label-free choice of calibration: the pair-dropping candidate with the most balanced
-    kept pool labels among those that move no label share more than ``max_share_shift`` from
-    the teachers' own; ``candidates["none"]`` (no calibration) if none qualifies.
+    """The label-free choice of calibration: among all candidates, on equal terms (one that
+    drops pairs and one that keeps every pair alike), the one with the most balanced kept pool
+    labels among those that move no kept label share more than ``max_share_shift`` from the
+    uncalibrated vote's (``shifts``); ``candidates["none"]`` (no calibration) on a tie with it
+    (balance cannot see a confidence calibration) or if none qualifies; otherwise the first.
 
-    >>> c = {k: Candidate(k, {}, None, k != "none") for k in ("thresholds", "prior_thresholds", "none")}
-    >>> shifts = {"thresholds": {"g": 0.02}, "prior_thresholds": {"g": 0.27}, "none": {"g": 0.0}}
-    >>> balance = {"thresholds": 0.8, "prior_thresholds": 0.95, "none": 0.7}
+    >>> c = {k: Candidate(k, {}, None, k in ("thresholds", "prior_thresholds"))
+    ...      for k in ("thresholds", "prior", "prior_thresholds", "none")}
+    >>> shifts = {"thresholds": {"g": 0.02}, "prior": {"g": 0.1}, "prior_thresholds": {"g": 0.27}, "none": {"g": 0.0}}
+    >>> balance = {"thresholds": 0.8, "prior": 0.85, "prior_thresholds": 0.95, "none": 0.7}
     >>> choose_calibration(c, balance, shifts, 0.15).name, choose_calibration(c, balance, shifts, 0.3).name
-    ('thresholds', 'prior_thresholds')
-    >>> choose_calibration(c, balance, {**shifts, "thresholds": {"g": 0.2}}, 0.15).name
+    ('prior', 'prior_thresholds')
+    >>> choose_calibration(c, balance, shifts, 0.05).name
+    'thresholds'
+    >>> choose_calibration(c, {**balance, "thresholds": 0.7}, shifts, 0.05).name  # a tie with no calibration
     'none'
     """
-    ok = [c for c in candidates.values() if c.drops_pairs and max(shifts[c.name].values(), default=0.0) <= max_share_shift]
-    return max(ok, key=lambda c: balance[c.name]) if ok else candidates["none"]
+    ok = [c for c in candidates.values() if max(shifts[c.name].values(), default=0.0) <= max_share_shift]
+    if not ok:
+        return candidates["none"]
+    best = max(round(balance[c.name], 9) for c in ok)
+    top = [c for c in ok if round(balance[c.name], 9) == best]
+    none = candidates.get("none")
+    return none if any(c is none for c in top) else top[0]
 
 
 def kept_shares(votes: pd.DataFrame, taxonomy: Taxonomy) -> dict[str, dict[str, float]]:
@@ -79,10 +106,20 @@ def label_free(ann: Mapping[str, pd.DataFrame], taxonomy: Taxonomy, *, vote_temp
                max_share_shift: float) -> LabelFree:
     """Choose a vote rule and a calibration on the pool (every split in ``ann`` gets the votes).
     The candidates are the vote rules (``voting.standard_rules``) and the crowd-kit
-    ``aggregators`` (``aggregation.aggregators``: model name -> kwargs), chosen by one rule."""
+    ``aggregators`` (``aggregation.aggregators``: model name -> kwargs), chosen by one rule.
+    Fewer than two teachers in the pool is a ``NotEnoughTeachersError``."""
+    teachers = sorted(map(str, ann["pool"]["teacher"].dropna().unique()))
+    if len(teachers) < 2:
+        raise NotEnoughTeachersError(
+            f"the vote needs two or more teachers, the pool has {len(teachers)} ({', '.join(teachers) or 'none'}): "
+            "no (user, attribute) has two voting units; annotate with more teachers "
+            "(python -m confprofile.synthesis --teachers ...)")
     rules = {**voting.standard_rules(vote_temperatures), **aggregation.aggregators(aggregators)}
-    agreement = {name: voting.heldout_agreement(ann["pool"], rule) for name, rule in rules.items()}
+    heldout = {name: voting.heldout_table(ann["pool"], rule) for name, rule in rules.items()}
+    agreement = {name: voting.agreement_from_table(t) for name, t in heldout.items()}  # = voting.heldout_agreement
     chosen = max(agreement, key=agreement.get)
+    margin = voting.rule_margin(agreement, voting.heldout_bootstrap(heldout), chosen)  # reported, never the chooser
+    answered = monitor.answered_shares(ann["pool"])
     # teacher weights are fitted once on the pool and used unchanged on the other splits
     pool_weights = {name: rule.fit_weights(ann["pool"]) for name, rule in rules.items()}
     chosen_kw = rules[chosen].score_kwargs(pool_weights[chosen])
@@ -91,16 +128,34 @@ def label_free(ann: Mapping[str, pd.DataFrame], taxonomy: Taxonomy, *, vote_temp
                                               **chosen_kw, agreement=rules[chosen].agreement)
     balance = {c.name: monitor.balance(c.votes["pool"], taxonomy) for c in candidates.values()}
     said = monitor.teacher_shares(ann["pool"], taxonomy)
-    shifts = {c.name: monitor.share_shift(kept_shares(c.votes["pool"], taxonomy), said) for c in candidates.values()}
+    voted = kept_shares(candidates["none"].votes["pool"], taxonomy)
+    kept = {c.name: kept_shares(c.votes["pool"], taxonomy) for c in candidates.values()}
+    shifts = {name: monitor.share_shift(k, voted) for name, k in kept.items()}
     final = choose_calibration(candidates, balance, shifts, max_share_shift)
     alpha = monitor.teacher_agreement(ann["pool"], taxonomy)
-    warnings = monitor.health_warnings(alpha)
+    floor = monitor.confidence_floor(ann["pool"], taxonomy)
+    warnings = monitor.health_warnings(alpha, floor=floor)
+    warnings += monitor.near_tie_warning(chosen, margin["runner_up"], margin["gap"], margin["gap_se"])
+    warnings += monitor.teacher_share_warnings(answered)
     for c in candidates.values():
-        if c.drops_pairs or c is final:
-            what = f"'{c.name}'" + ("" if c is final else " (so not chosen)")
-            warnings += monitor.health_warnings({}, shifts[c.name], max_share_shift, what=what)
+        what = f"'{c.name}'" + ("" if c is final else " (so not chosen)")
+        warnings += monitor.health_warnings({}, shifts[c.name], max_share_shift, what=what,
+                                            reference="the uncalibrated vote's kept shares")
     return LabelFree(rules, agreement, chosen, pool_weights, dict(candidates), balance, said, shifts, final, alpha,
-                     warnings)
+                     warnings, vote_shares=voted,
+                     shifts_from_teachers={name: monitor.share_shift(k, said) for name, k in kept.items()},
+                     identical=calibration.identical_candidates(candidates), confidence_floor=floor,
+                     agreement_se=margin["se"], runner_up=margin["runner_up"], agreement_gap=margin["gap"],
+                     agreement_gap_se=margin["gap_se"], answered=answered)
+
+
+def rule_scores(lf: LabelFree) -> list[str]:
+    """The vote rules' label-free scores as printed lines, best first, the chosen one marked:
+    ``* 0.6123 ± 0.0081  weighted (none)`` (held-out teacher agreement ± its bootstrap standard
+    error over users), so a near-tie is visible beside the choice."""
+    order = sorted(lf.agreement, key=lambda n: (not lf.agreement[n] == lf.agreement[n], -lf.agreement[n]))
+    return [f"{'*' if n == lf.chosen else ' '} {lf.agreement[n]:.4f} ± {lf.agreement_se.get(n, float('nan')):.4f}  {n}"
+            for n in order]
 
 
 def pseudo_labels(ann: pd.DataFrame, votes: pd.DataFrame) -> list[dict]:
@@ -123,13 +178,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     splits = [s for s in ("pool", "test") if s == "pool" or paths.annotations_path(profile, s).is_file()]
     ann = {s: records.load_annotations(profile, s) for s in splits}
     full = monitor.complete_teachers(ann["pool"])
+    if len(full) < 2:
+        n = ann["pool"].groupby("teacher")["user_id"].nunique()
+        said = ", ".join(f"{t} ({k} of {ann['pool']['user_id'].nunique()} users)" for t, k in n.items()) or "none"
+        raise NotEnoughTeachersError(
+            f"{paths.annotations_path(profile, 'pool')}: the vote needs two or more teachers that annotated every "
+            f"pool user, found {len(full)} (teachers: {said}): no (user, attribute) has two voting units; "
+            "annotate with more teachers (python -m confprofile.synthesis --teachers ...)")
     ann = {s: a[a["teacher"].isin(full)] for s, a in ann.items()}
     lf = label_free(ann, taxonomy, vote_temperatures=p["vote_temperatures"], aggregators=p["aggregators"],
                     coverage=p["coverage"],
                     prior_strength=p["prior_strength"], max_share_shift=p["max_share_shift"])
     print(f"teachers: {', '.join(full)}; rule: {lf.chosen}; calibration: {lf.final.name}")
+    print("vote rules by held-out teacher agreement (pool; ± bootstrap standard error over users; * chosen):")
+    print("\n".join(f"  {line}" for line in rule_scores(lf)))
+    if lf.runner_up is not None:
+        print(f"lead over the runner-up '{lf.runner_up}': {lf.agreement_gap:.4f} (standard error {lf.agreement_gap_se:.4f})")
+    print("answered share of (user, attribute) pairs per teacher (pool): "
+          + ", ".join(f"{t} {v:.0%}" for t, v in lf.answered.items()))
     print("teacher agreement (Krippendorff alpha, pool): "
           + ", ".join(f"{a} {v['alpha']:.2f}" for a, v in lf.teacher_alpha.items()))
+    print("teacher agreement against the floor their stated confidences require (pool): "
+          + ", ".join(f"{a} {v['agreement']:.2f}/{v['floor']:.2f}" for a, v in lf.confidence_floor.items()))
+    for group in lf.identical:
+        print(f"identical kept labels (one choice): {' = '.join(group)}")
     for w in lf.warnings:
         print(f"warning: {w}", file=sys.stderr)
     for s in splits:

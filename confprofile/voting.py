@@ -41,6 +41,7 @@ Rules shared by every function here (our choices; the paper gives only the natur
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -342,6 +343,38 @@ def teacher_reliability(ann: pd.DataFrame, norm: str = "none", softmax_temperatu
     return r
 
 
+def most_reliable_teacher(ann: pd.DataFrame) -> str:
+    """The teacher with the most expected right answers per pair, without labels: its accuracy
+    as Dawid-Skene estimates it from its fitted confusion matrix (``aggregation.teacher_skills``,
+    pooled over attributes by its votes) times the share of its samples that vote at all (so a
+    teacher is not chosen for abstaining where it is unsure). Closeness to the crowd
+    (``teacher_reliability``: agreement with the others' vote) rewards a teacher for erring as
+    the others do; Dawid-Skene learns that many weak teachers lean to the same label and that a
+    strong one does not, so the strong one can be found where it disagrees with the crowd
+    (measured in tests/test_rule_choice_study.py). Ties go to the name that sorts first.
+
+    >>> ann = pd.DataFrame({"user_id": ["u1"] * 3 + ["u2"] * 3, "attribute": ["age"] * 6,
+    ...                     "teacher": ["a", "b", "c"] * 2, "confidence": [0.8] * 6,
+    ...                     "label": ["x", "x", "unknown", "y", "y", "y"]})
+    >>> most_reliable_teacher(ann)  # c agrees whenever it answers, but answers half the time
+    'a'
+    """
+    from confprofile import aggregation  # aggregation builds on this module
+
+    require_columns(ann, ["teacher"], "annotation table")
+    skills = aggregation.teacher_skills(ann)
+    teachers = sorted(pd.unique(ann["teacher"].dropna()).astype(str).tolist())
+    if skills.empty:
+        return teachers[0]
+    skills = skills.assign(teacher=skills["teacher"].astype(str), _w=skills["skill"] * skills["n"])
+    g = skills.groupby("teacher")
+    accuracy = (g["_w"].sum() / g["n"].sum()).reindex(teachers).fillna(0.0)
+    v = valid_votes(ann)
+    answered = (v["teacher"].astype(str).value_counts() / ann["teacher"].astype(str).value_counts()).reindex(teachers)
+    score = (accuracy * answered.fillna(0.0)).round(12)
+    return str(score.sort_values(ascending=False, kind="mergesort").index[0])
+
+
 # --------------------------------------------------------------------------------------------
 # vote rules: a name and the arguments of a vote, so a recipe can list and compare them
 
@@ -529,6 +562,50 @@ def pseudo_label_records(votes: pd.DataFrame) -> list[dict]:
     return [{"user_id": u, "attributes": a} for u, a in recs.items()]
 
 
+def heldout_table(ann: pd.DataFrame, vote: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
+    """What ``heldout_agreement`` counts, per held-out teacher, user and attribute: hold each
+    teacher out, let ``vote`` combine the others, and count the held-out teacher's valid samples
+    (``n``) and those that say the others' label (``agree``; a no-vote row agrees with none).
+    Columns ``teacher, user_id, attribute, agree, n``; a teacher with no valid sample, or alone
+    in the table, has no rows. Every criterion of the rule choice reads this table, so the
+    votes are computed once.
+
+    >>> ann = pd.DataFrame({"user_id": ["u"] * 3, "attribute": ["age"] * 3,
+    ...                     "teacher": ["a", "b", "c"], "label": ["x", "x", "y"], "confidence": [0.9, 0.6, 0.7]})
+    >>> heldout_table(ann, majority_vote)[["teacher", "agree", "n"]].to_dict("records")
+    [{'teacher': 'a', 'agree': 0, 'n': 1}, {'teacher': 'b', 'agree': 1, 'n': 1}, {'teacher': 'c', 'agree': 0, 'n': 1}]
+    """
+    require_columns(ann, ["teacher"], "annotation table")
+    v = valid_votes(ann)
+    parts = []
+    for t in sorted(pd.unique(ann["teacher"].dropna()).tolist(), key=str):
+        mine = v.loc[v["teacher"] == t, KEYS + ["label"]]
+        rest = ann.loc[ann["teacher"] != t]
+        if mine.empty or rest.empty:
+            continue
+        cons = vote(rest)[KEYS + ["label"]].rename(columns={"label": "_cons"})
+        m = mine.merge(cons, on=KEYS, how="inner")
+        m["agree"] = (m["label"] == m["_cons"]).astype(int)
+        parts.append(m.groupby(KEYS, sort=True)["agree"].agg(agree="sum", n="size").reset_index().assign(teacher=t))
+    cols = ["teacher", "user_id", "attribute", "agree", "n"]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("teacher", "user_id", "attribute") else int) for c in cols})
+    out = pd.concat(parts, ignore_index=True)[cols]
+    return out.astype({"teacher": object, "user_id": object, "attribute": object, "agree": int, "n": int})
+
+
+def agreement_from_table(table: pd.DataFrame) -> float:
+    """``heldout_agreement`` from its ``heldout_table``: each teacher's share of agreeing samples,
+    averaged over teachers (each teacher counts once, whatever its number of samples).
+
+    >>> agreement_from_table(pd.DataFrame({"teacher": ["a", "a", "b"], "agree": [1, 0, 2], "n": [1, 1, 4]}))
+    0.5
+    """
+    rates = [float(g["agree"].sum()) / float(g["n"].sum()) if g["n"].sum() else float("nan")
+             for _, g in table.groupby("teacher", sort=False)] if len(table) else []
+    return float(np.nanmean(rates)) if rates and not np.isnan(rates).all() else float("nan")
+
+
 def heldout_agreement(ann: pd.DataFrame, vote: Callable[[pd.DataFrame], pd.DataFrame]) -> float:
     """A label-free score for a voting rule: hold each teacher out, let ``vote`` combine the
     others, and measure the share of the held-out teacher's valid samples that agree; the mean
@@ -542,15 +619,62 @@ def heldout_agreement(ann: pd.DataFrame, vote: Callable[[pd.DataFrame], pd.DataF
     >>> round(heldout_agreement(ann, majority_vote), 4)
     0.3333
     """
-    require_columns(ann, ["teacher"], "annotation table")
-    v = valid_votes(ann)
-    rates = []
-    for t in sorted(pd.unique(ann["teacher"].dropna()).tolist(), key=str):
-        mine = v.loc[v["teacher"] == t, KEYS + ["label"]]
-        rest = ann.loc[ann["teacher"] != t]
-        if mine.empty or rest.empty:
-            continue
-        cons = vote(rest)[KEYS + ["label"]].rename(columns={"label": "_cons"})
-        m = mine.merge(cons, on=KEYS, how="inner")
-        rates.append(float((m["label"] == m["_cons"]).mean()) if len(m) else np.nan)
-    return float(np.nanmean(rates)) if rates else float("nan")
+    return agreement_from_table(heldout_table(ann, vote))
+
+
+def heldout_bootstrap(tables: Mapping[str, pd.DataFrame], n_boot: int = 200, seed: int = 0) -> dict[str, np.ndarray]:
+    """``agreement_from_table`` of each rule's ``heldout_table`` on ``n_boot`` resamples of the
+    users (with replacement; the same resamples for every rule, so differences are paired).
+
+    >>> t = pd.DataFrame({"teacher": ["a", "a"], "user_id": ["u", "v"], "attribute": ["g", "g"],
+    ...                   "agree": [1, 0], "n": [1, 1]})
+    >>> b = heldout_bootstrap({"r": t}, n_boot=400)["r"]
+    >>> round(float(b.mean()), 1), round(float(b.std()), 1)  # a fair coin of two users: 0, 0.5 or 1
+    (0.5, 0.4)
+    """
+    from confprofile.repro import rng
+
+    users = sorted({u for t in tables.values() for u in t["user_id"]}, key=str)
+    out = {}
+    if not users:
+        return {name: np.full(n_boot, np.nan) for name in tables}
+    index = {u: i for i, u in enumerate(users)}
+    w = rng(seed, "heldout_bootstrap").multinomial(len(users), np.full(len(users), 1.0 / len(users)), size=n_boot)
+    w = w.astype(float)  # n_boot x users: how often each user is drawn
+    for name, t in tables.items():
+        rates = []
+        for _, g in t.groupby("teacher", sort=True):
+            col = g["user_id"].map(index).to_numpy()
+            agree = np.bincount(col, weights=g["agree"].to_numpy(dtype=float), minlength=len(users))
+            n = np.bincount(col, weights=g["n"].to_numpy(dtype=float), minlength=len(users))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rates.append((w @ agree) / (w @ n))
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a resample where no teacher was compared
+            out[name] = np.nanmean(np.array(rates), axis=0) if rates else np.full(n_boot, np.nan)
+    return out
+
+
+def rule_margin(agreement: Mapping[str, float], boot: Mapping[str, np.ndarray], chosen: str) -> dict:
+    """How far the chosen rule leads, and whether the label-free score can tell: ``se`` (each
+    rule's bootstrap standard error over users), ``runner_up`` (the best other rule whose
+    resampled scores differ from the chosen's: rules with identical held-out votes are one
+    choice), ``gap`` (chosen minus runner-up), ``gap_se`` (the standard error of that paired
+    difference) and ``near_tie`` (``gap < gap_se``: the lead is smaller than its own noise,
+    so another sample of users could reverse it).
+
+    >>> boot = {"a": np.array([0.60, 0.62, 0.64]), "b": np.array([0.61, 0.60, 0.63]), "c": np.array([0.60, 0.62, 0.64])}
+    >>> m = rule_margin({"a": 0.62, "b": 0.615, "c": 0.62}, boot, "a")
+    >>> m["runner_up"], round(m["gap"], 3), round(m["gap_se"], 4), m["near_tie"]  # diffs -0.01, 0.02, 0.01
+    ('b', 0.005, 0.0153, True)
+    """
+    se = {name: float(np.nanstd(b, ddof=1)) if np.isfinite(b).sum() > 1 else float("nan") for name, b in boot.items()}
+    others = [n for n in agreement if n != chosen and not np.array_equal(boot[n], boot[chosen], equal_nan=True)
+              and np.isfinite(agreement[n])]
+    if not others:
+        return {"se": se, "runner_up": None, "gap": float("nan"), "gap_se": float("nan"), "near_tie": False}
+    runner = max(others, key=lambda n: agreement[n])
+    diff = boot[chosen] - boot[runner]
+    gap_se = float(np.nanstd(diff, ddof=1)) if np.isfinite(diff).sum() > 1 else float("nan")
+    gap = float(agreement[chosen] - agreement[runner])
+    return {"se": se, "runner_up": runner, "gap": gap, "gap_se": gap_se, "near_tie": bool(gap < gap_se)}

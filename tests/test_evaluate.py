@@ -170,3 +170,90 @@ def test_voting_sweep_scores_every_cell_on_the_same_users(tmp_path):
         assert r["weighted_minus_best_single"] == pytest.approx(r["weighted"] - r["best_single"])
         assert 0 < r["best_single"] < 100
     assert rows[0]["weighted"] != rows[2]["weighted"]  # distinct views are different teachers
+
+
+# -- gold with gaps: a pair without a label is not scored, anywhere ---------------------------
+
+
+def _gappy_gold(tmp_path, n=60, seed=0):
+    """Every third user lacks ``gender`` (missing), every fifth has ``age`` null; a bad label stays an error."""
+    rows = _gold_rows(n, seed)
+    for i, r in enumerate(rows):
+        if i % 3 == 0:
+            del r["labels"]["gender"]
+        if i % 5 == 0:
+            r["labels"]["age"] = None
+    return evaluate.read_gold(_write(tmp_path, rows), TAX), rows
+
+
+def test_read_gold_leaves_out_missing_and_null_labels_and_counts_them(tmp_path):
+    gold, rows = _gappy_gold(tmp_path)
+    assert gold.attrs == {"n_users": 60, "unscored_pairs": 20 + 12}
+    assert len(gold) == 60 * len(TAX) - 32 and gold["gold"].notna().all()
+    assert not ((gold["user_id"] == "u0") & (gold["attribute"].isin(["gender", "age"]))).any()
+    rows[4]["labels"]["gender"] = "femail"
+    with pytest.raises(RecordError, match=r"test.jsonl:5: field 'labels.gender': 'femail' is not a label of 'gender'"):
+        evaluate.read_gold(_write(tmp_path, rows), TAX)
+
+
+def test_score_with_gaps_is_exact_on_a_hand_made_example(tmp_path):
+    from confprofile.taxonomy import parse_taxonomy
+
+    tax = parse_taxonomy({"attributes": {a: {"labels": {"x": {"description": "x"}, "y": {"description": "y"}}}
+                                         for a in ("g", "h", "k")}})
+    rows = [{"user_id": "u1", "labels": {"g": "x", "h": "x"}}, {"user_id": "u2", "labels": {"g": "y"}},
+            {"user_id": "u3", "labels": {"g": "y", "h": None}}, {"user_id": "u4", "labels": {"h": "y"}}]
+    gold = evaluate.read_gold(_write(tmp_path, rows), tax)
+    assert gold.attrs["unscored_pairs"] == 3 + 4  # k: nobody has a label
+    pred = pd.DataFrame([(u, a, lab) for u in ("u1", "u2", "u3", "u4") for a, lab in
+                         zip("ghk", {"u1": "xxx", "u2": "yxx", "u3": "xyx", "u4": "xxx"}[u])],
+                        columns=["user_id", "attribute", "label"])
+    s = evaluate.score(pred, gold, tax)
+    # g on u1-u3: gold x y y, predicted x y x: F1(x) = F1(y) = 2/3; h on u1, u4: gold x y, predicted x x: (2/3 + 0) / 2
+    assert s["f1"]["g"] == pytest.approx(200 / 3) and s["f1"]["h"] == pytest.approx(100 / 3)
+    assert np.isnan(s["f1"]["k"]) and s["avg_f1"] == pytest.approx(50.0) and s["n_users"] == 4
+    # the same number through every reader of gold
+    assert evaluate.prediction_report(pred.assign(confidence=0.9, ok=True, abstained=False), gold, tax)["avg_f1"] == \
+        pytest.approx(50.0)
+    votes = pred.assign(confidence=0.9, kept=True)
+    rep = evaluate.vote_report(votes, gold, tax)
+    assert rep["avg_f1"] == pytest.approx(50.0) and rep["coverage"] == 1.0
+    curve = evaluate.threshold_curve(votes, gold, tax, [0.0, 0.95])
+    assert curve["f1"] == pytest.approx([50.0, 0.0]) and curve["coverage"] == [1.0, 0.0]
+    teachers = evaluate.teacher_scores(votes.assign(teacher="t", sample=0), gold, tax)
+    assert teachers["t"]["avg_f1"] == pytest.approx(50.0)
+    assert evaluate.paired_bootstrap(pred, pred.assign(label="y"), gold, tax, n_boot=20, seed=0)["delta"] == \
+        pytest.approx(50.0 - evaluate.score(pred.assign(label="y"), gold, tax)["avg_f1"])
+
+
+def test_paired_bootstrap_works_with_gaps(tmp_path):
+    gold, _ = _gappy_gold(tmp_path, n=120)
+    rng = np.random.default_rng(0)
+    a, b = _votes(gold, rng, 0.7), _votes(gold, rng, 0.5)
+    out = evaluate.paired_bootstrap(a, b, gold, TAX, n_boot=200, seed=1)
+    expect = evaluate.score(a, gold, TAX)["avg_f1"] - evaluate.score(b, gold, TAX)["avg_f1"]
+    assert out["delta"] == pytest.approx(expect, abs=1e-9) and out["n_users"] == 120
+    lo, hi = out["ci"]
+    assert np.isfinite([lo, hi]).all() and 0 < lo < expect < hi
+    # an attribute nobody has a gold label for is left out, not a NaN
+    no_gender = gold[gold["attribute"] != "gender"]
+    d = evaluate.paired_bootstrap(a, b, no_gender, TAX, n_boot=50, seed=1)
+    assert d["delta"] == pytest.approx(evaluate.score(a, no_gender, TAX)["avg_f1"]
+                                       - evaluate.score(b, no_gender, TAX)["avg_f1"])
+    assert np.isfinite(d["ci"]).all()
+    claims = evaluate.delta_claims({"a": a, "b": b}, {"a_minus_b_f1": ("a", "b")}, gold, TAX, n_boot=50, seed=0)
+    assert claims["a_minus_b_f1"] == pytest.approx(expect)
+
+
+def test_reports_with_gaps_score_only_labelled_pairs(tmp_path):
+    gold, _ = _gappy_gold(tmp_path, n=200)
+    votes = _ann(gold, "vote", 0.4)
+    rep = evaluate.vote_report(votes.assign(kept=True), gold, TAX)
+    assert rep["coverage"] == 1.0 and np.isfinite(rep["avg_f1"])
+    ann = pd.concat([_ann(gold, "good", 0.1), _ann(gold, "bad", 0.6, seed=1)])
+    s = evaluate.teacher_scores(ann, gold, TAX)
+    assert s["good"]["avg_f1"] > s["bad"]["avg_f1"] + 20
+    b = evaluate.baselines(gold, TAX, seed=0)
+    assert np.isfinite(b["uniform_random"]["avg_f1"]) and np.isfinite(b["majority_class"]["avg_f1"])
+    curve = evaluate.threshold_curve(votes, gold, TAX, [0.0, 0.5])
+    assert curve["coverage"] == pytest.approx([1.0, 0.6], abs=0.06) and curve["precision"][1] == pytest.approx(1.0)
