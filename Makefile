@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROFILE ?= cpu
 
-.PHONY: setup reproduce smoke test lab clean-runs
+.PHONY: setup reproduce smoke test lab clean-runs blogs
 
 setup: $(STAMP)
 
@@ -28,6 +28,9 @@ test: setup       ## unit tests, doctests, and every notebook at smoke scale
 
 lab: setup        ## JupyterLab in the venv, on the notebooks (kernel python3 is the venv's)
 	$(VENV)/bin/jupyter lab notebooks/
+
+blogs: setup      ## real public data: the Blog Authorship Corpus sample -> examples/blogs/data/ (downloads 35 MB once)
+	$(PY) -m confprofile.blogs
 
 clean-runs:       ## delete run artifacts (data, caches, checkpoints); results/ stay
 	rm -rf runs/

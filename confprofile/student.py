@@ -273,35 +273,18 @@ def label_loglik_table(model, tokenizer, messages: Sequence[list[dict]], user_id
     """Zero-shot predictions by label log-likelihood: for each user and attribute, ask which
     label fits and score every label as the assistant's answer (summed token log-probabilities);
     the argmax is the label, its softmax share over the labels the confidence. Format failures
-    cannot happen, so this shows what a model knows even when it cannot write the JSON. The
-    question is encoded once; the labels continue it from its key-value cache, in one batch.
+    cannot happen, so this shows what a model knows even when it cannot write the JSON. Scored
+    by ``teachers.hf.label_logliks`` (the ``loglik`` teacher's scorer): one forward pass per user,
+    the prompt encoded once, every attribute's question and labels packed after it.
     """
-    import torch
+    from confprofile.teachers.hf import label_logliks, softmax
 
     rows = []
     for uid, msgs in zip(user_ids, messages):
+        scores = label_logliks(model, tokenizer, msgs, taxonomy)
         for attr in taxonomy:
-            q = msgs[:-1] + [{"role": msgs[-1]["role"], "content": msgs[-1]["content"]
-                              + f"\n\nWhich {attr.name} label fits this user? Options: "
-                              + ", ".join(attr.labels) + ". Answer with the label only."}]
-            prefix = tokenizer.apply_chat_template(q, tokenize=False, add_generation_prompt=True)
-            pre = tokenizer(prefix, return_tensors="pt", add_special_tokens=False)["input_ids"]
-            conts = [tokenizer(lab, add_special_tokens=False)["input_ids"] for lab in attr.labels]
-            width = max(len(c) for c in conts)
-            ids = torch.tensor([c + [tokenizer.pad_token_id] * (width - len(c)) for c in conts])
-            mask = torch.tensor([[1] * len(c) + [0] * (width - len(c)) for c in conts])
-            with torch.no_grad():
-                out = model(input_ids=pre, use_cache=True)
-                first = torch.log_softmax(out.logits[0, -1].float(), -1)
-                past = out.past_key_values
-                past.batch_repeat_interleave(len(conts))
-                attn = torch.cat([torch.ones(len(conts), pre.shape[1], dtype=mask.dtype), mask], 1)
-                rest = torch.log_softmax(model(input_ids=ids, attention_mask=attn, past_key_values=past).logits.float(), -1)
-            s = np.array([float(first[c[0]]) + sum(float(rest[i, j - 1, c[j]]) for j in range(1, len(c)))
-                          for i, c in enumerate(conts)])
-            p = np.exp(s - s.max())
-            p /= p.sum()
-            k = int(np.argmax(s))
+            p = softmax(scores[attr.name])
+            k = int(np.argmax(p))
             rows.append({"user_id": uid, "attribute": attr.name, "label": attr.labels[k],
                          "confidence": float(p[k]), "ok": True, "abstained": False, "error": None})
     return pd.DataFrame(rows, columns=PREDICTION_COLUMNS)

@@ -132,7 +132,7 @@ def test_gpu_lora_sft_on_a_small_qwen3(tmp_path):
     ex = [{"prompt": [{"role": "user", "content": t}], "completion": [{"role": "assistant", "content": _answer(
         {"gender": "female"})}]} for t in texts]
     r = sft.train(model.cuda(), tok, ex, tmp_path / "run", max_steps=20, batch_size=8, grad_accum=1,
-                  learning_rate=1e-3, warmup_ratio=0.0, weight_decay=0.0, max_length=128, completion_only_loss=True,
+                  learning_rate=1e-3, warmup_ratio=0.0, weight_decay=0.0, max_length=128, record_weight=0.0,
                   seed=0, save_steps=100, logging_steps=5, lora={"r": 8, "alpha": 16, "dropout": 0.0},
                   gradient_checkpointing=True, progress=False)
     c = sft.curves(r["log_history"])

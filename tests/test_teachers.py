@@ -180,7 +180,7 @@ def test_registry_says_who_takes_the_taxonomy(monkeypatch):
     team = build_teachers({"a": {"backend": "reads_taxonomy", "max_users": 3}, "b": {"backend": "reads_none"}}, TAX)
     assert seen == {"a": {"taxonomy": TAX, "max_users": 3}, "b": {"max_users": None}}
     assert [t.max_users for t in team] == [3, None]
-    assert {n for n, b in TEACHERS.items() if b.takes_taxonomy} == {*CPU, "persona", "vllm"}
+    assert {n for n, b in TEACHERS.items() if b.takes_taxonomy} == {*CPU, "persona", "vllm", "hf", "smollm2"}
 
 
 def test_smollm2_max_users_comes_from_the_profile():

