@@ -15,14 +15,15 @@ PACKAGE = Path(__file__).resolve().parent.parent / "confprofile"
 
 # stage rank: a module may import modules of its own rank or lower
 STAGES = {
-    0: ["errors", "paths", "repro", "params", "taxonomy", "records", "metrics", "plots", "monitor"],  # core
-    1: ["bench", "dataset"],                                  # data: the benchmark, or your own
-    2: ["prompts", "parsing", "teachers", "synthesis"],       # stage 1a: label synthesis
+    0: ["errors", "paths", "files", "repro", "params", "taxonomy", "records", "metrics", "plots", "monitor",
+        "checkpoints"],                                       # core
+    1: ["bench", "dataset", "splits", "blogs"],               # data: the benchmark, or your own; the pool split; a public sample
+    2: ["prompts", "parsing", "teachers", "synthesis", "annotations"],  # stage 1a: label synthesis, or answers imported
     3: ["voting", "calibration", "aggregation", "vote"],      # stage 1b-c: aggregation, its command line
-    4: ["sft", "student", "classical"],                                  # stage 2: distillation (SFT), the student
+    4: ["sft", "student", "classical", "choices"],            # stage 2: distillation (SFT), the student, label-free choices
     5: ["rewards", "rl"],                                     # stage 3: RL with confidence rewards
     6: ["evaluate", "analysis"],                              # evaluation against gold (last: reads labels), analysis
-    7: ["reproduce"],                                         # the runner
+    7: ["reproduce", "readme"],                               # the runner; the README results from results files
 }
 RANK = {name: rank for rank, names in STAGES.items() for name in names}
 

@@ -18,7 +18,7 @@ from confprofile.taxonomy import load_taxonomy
 PKG = Path(__file__).resolve().parent.parent / "confprofile"
 LABEL_FREE = sorted((PKG / "teachers").glob("*.py")) + [
     PKG / f"{m}.py" for m in ("prompts", "parsing", "synthesis", "voting", "calibration", "aggregation", "vote", "monitor",
-                              "sft", "student", "classical", "rl", "rewards")]
+                              "sft", "student", "classical", "choices", "splits", "rl", "rewards", "annotations")]
 FORBIDDEN = ("confprofile.evaluate", "confprofile.bench")
 
 
@@ -62,3 +62,27 @@ def test_label_free_pipeline_runs_with_gold_files_locked(tmp_root, request):
     lf = vote.label_free({"pool": ann}, tax, vote_temperatures=[0.3], aggregators={"DawidSkene": {"n_iter": 20}}, coverage=0.8, prior_strength=0.5,
                          max_share_shift=0.15)  # the vote command's path, health checks included
     assert len(vote.pseudo_labels(ann, lf.final.votes["pool"])) == 40 and set(lf.teacher_alpha) == set(tax.names)
+
+
+def test_persona_teachers_run_through_synthesis_with_gold_files_locked(tmp_root, request):
+    """The simulated LLM teachers read the world's tables (``bench_tables.yaml``) when they are
+    built, which is allowed and stated; they never read a gold file. Built after the lock, with
+    their table cache cleared, so the build itself runs under it."""
+    from confprofile.teachers import persona
+
+    tax = load_taxonomy()
+    bench.build_benchmark("t", n_pool=30, n_test=5, seed=0)
+    request.getfixturevalue("no_gold_reads")
+    persona.world.cache_clear()
+    recs = records.read_records(paths.records_path("t", "pool"))
+    teachers = synthesis.build_teachers({
+        "persona_a": {"backend": "persona", "seed": 1, "coverage": 0.8, "confusion": 0.1, "style": "overconfident"},
+        "persona_b": {"backend": "persona", "seed": 2, "coverage": 0.6, "style": "calibrated"},
+        "persona_c": {"backend": "persona", "seed": 3, "coverage": 0.5, "style": "cautious"}}, tax)
+    ann = synthesis.synthesize(recs, tax, teachers, n_samples=1, temperature=0.7, seed=0,
+                               cache_dir=paths.synthesis_cache_dir("t"), progress=False)
+    assert persona.world.cache_info().misses >= 1  # the tables were read under the lock
+    assert set(ann["teacher"]) == {"persona_a", "persona_b", "persona_c"} and ann["ok"].mean() > 0.9
+    lf = vote.label_free({"pool": ann}, tax, vote_temperatures=[0.3], aggregators={}, coverage=0.8, prior_strength=0.5,
+                         max_share_shift=0.15)
+    assert len(vote.pseudo_labels(ann, lf.final.votes["pool"])) == 30
