@@ -140,6 +140,24 @@ def f1_by_clue(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, stren
     return {"f1": f1, "n": n}
 
 
+def student_claims(report: Mapping, pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy,
+                   prefix: str = "sft") -> dict:
+    """A student's headline levels: its abstention rate, and its F1 on the pairs whose gold clue
+    is explicit and on those with no clue (NaN where gold records no clue strengths).
+
+    >>> from confprofile.taxonomy import parse_taxonomy
+    >>> tax = parse_taxonomy({"attributes": {"g": {"labels": {"x": {"description": "x"},
+    ...                                                       "y": {"description": "y"}}}}})
+    >>> gold = pd.DataFrame({"user_id": ["u", "v"], "attribute": ["g"] * 2, "gold": ["x", "y"],
+    ...                      "clue": ["explicit", "none"]})
+    >>> student_claims({"abstention_rate": 0.5}, gold.assign(label=["x", None]), gold, tax)
+    {'sft_abstention_rate': 0.5, 'sft_explicit_clue_f1': 100.0, 'sft_no_clue_f1': 0.0}
+    """
+    by_clue = f1_by_clue(pred, gold, taxonomy, ["explicit", "none"])["f1"]
+    return {f"{prefix}_abstention_rate": float(report["abstention_rate"]),
+            f"{prefix}_explicit_clue_f1": by_clue["explicit"], f"{prefix}_no_clue_f1": by_clue["none"]}
+
+
 def confusion(pred: pd.DataFrame, gold: pd.DataFrame, attribute: str, labels: Sequence[str]) -> dict:
     """Row-normalised confusion matrix of one attribute (percent of each gold label's users),
     ``{gold label: {predicted label or "no answer": percent}}``; gold labels nobody has are left out.

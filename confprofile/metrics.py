@@ -25,14 +25,18 @@ def _clean(pred: Sequence) -> list[str]:
     return [NO_LABEL if p is None or (isinstance(p, float) and np.isnan(p)) else str(p) for p in pred]
 
 
-def macro_f1(gold: Sequence[str], pred: Sequence, labels: Sequence[str]) -> float:
+def macro_f1(gold: Sequence[str], pred: Sequence, labels: Sequence[str], weights: Sequence[float] | None = None) -> float:
     """Macro-F1 over the taxonomy's labels present in gold or predictions (sklearn's
-    ``zero_division=0``); a label nobody has and nobody predicted is left out of the mean."""
+    ``zero_division=0``); a label nobody has and nobody predicted is left out of the mean.
+    ``weights``: a count per pair (a bootstrap draw); a pair of weight 0 is left out."""
     gold, pred = list(gold), _clean(pred)
+    if weights is not None:
+        keep = [i for i, w in enumerate(weights) if w]
+        gold, pred, weights = [gold[i] for i in keep], [pred[i] for i in keep], [weights[i] for i in keep]
     if not gold:
         return float("nan")
     present = [lab for lab in labels if lab in set(gold) | set(pred)]
-    return float(f1_score(gold, pred, labels=present, average="macro", zero_division=0))
+    return float(f1_score(gold, pred, labels=present, average="macro", zero_division=0, sample_weight=weights))
 
 
 def per_class(gold: Sequence[str], pred: Sequence, labels: Sequence[str]) -> dict[str, dict[str, float]]:

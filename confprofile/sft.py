@@ -53,7 +53,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from confprofile import calibration, monitor, paths, prompts, records, voting
+from confprofile import calibration, checkpoints, monitor, paths, prompts, records, splits, voting
+from confprofile.errors import ParamsError, UsageError
 from confprofile.repro import derive_seed
 from confprofile.taxonomy import UNKNOWN, Taxonomy
 
@@ -82,11 +83,12 @@ def student_messages(record: dict, taxonomy: Taxonomy, max_chars: int, max_items
 
 
 def target_text(attributes: Mapping[str, Mapping], taxonomy: Taxonomy, rationale_chars: int,
-                confidence: bool) -> str:
+                confidence: bool, abstain: bool = True) -> str:
     """The target JSON of one user from its pseudo-label record's ``attributes``.
 
     ``rationale_chars`` > 0 adds the first agreeing rationale, cut to that many characters;
-    ``confidence`` false states 1.0 everywhere. Confidences are rounded to one decimal (short
+    ``confidence`` false states 1.0 everywhere. ``abstain`` false teaches a dropped pair its voted
+    label at its (low) confidence instead of ``unknown``. Confidences are rounded to one decimal (short
     answers; a tenth is finer than any calibration we can check on 1,000 users).
 
     >>> from dataclasses import replace
@@ -97,13 +99,16 @@ def target_text(attributes: Mapping[str, Mapping], taxonomy: Taxonomy, rationale
     '{"gender": {"label": "male", "confidence": 1.0, "rationale": "beard"}}'
     >>> target_text({}, tax, 0, True)  # no vote at all: an abstention
     '{"gender": {"label": "unknown", "confidence": 0.0}}'
+    >>> dropped = {"gender": {"label": "male", "confidence": 0.31, "kept": False}}
+    >>> target_text(dropped, tax, 0, True), target_text(dropped, tax, 0, True, abstain=False)
+    ('{"gender": {"label": "unknown", "confidence": 0.3}}', '{"gender": {"label": "male", "confidence": 0.3}}')
     """
     out = {}
     for attr in taxonomy:
         a = attributes.get(attr.name) or {}
         conf = a.get("confidence")
         conf = 0.0 if conf is None or (isinstance(conf, float) and math.isnan(conf)) else float(conf)
-        label = a.get("label") if a.get("kept") and a.get("label") else UNKNOWN
+        label = a.get("label") if (a.get("kept") or not abstain) and a.get("label") else UNKNOWN
         if label == UNKNOWN and not attr.allow_unknown:
             continue
         entry = {"label": label, "confidence": round(conf, 1) if confidence else 1.0}
@@ -114,7 +119,8 @@ def target_text(attributes: Mapping[str, Mapping], taxonomy: Taxonomy, rationale
 
 
 def sft_examples(recs: Sequence[dict], pseudo: Sequence[dict], taxonomy: Taxonomy, max_chars: int,
-                 max_items: int, system_prompt: bool, rationale_chars: int, confidence: bool) -> list[dict]:
+                 max_items: int, system_prompt: bool, rationale_chars: int, confidence: bool,
+                 abstain: bool = True) -> list[dict]:
     """Prompt-completion examples (trl's conversational format), one per user with a record.
 
     ``pseudo`` is a list of pseudo-label records (``{"user_id", "attributes"}``); users without
@@ -129,7 +135,7 @@ def sft_examples(recs: Sequence[dict], pseudo: Sequence[dict], taxonomy: Taxonom
         out.append({"user_id": uid,
                     "prompt": student_messages(by_id[uid], taxonomy, max_chars, max_items, system_prompt),
                     "completion": [{"role": "assistant", "content": target_text(
-                        p["attributes"], taxonomy, rationale_chars, confidence)}]})
+                        p["attributes"], taxonomy, rationale_chars, confidence, abstain)}]})
     return out
 
 
@@ -206,26 +212,140 @@ def _on_cpu() -> bool:
     return not torch.cuda.is_available()
 
 
+def two_mean_loss(log_probs, answer_mask, record_mask, record_weight: float):
+    """The from-scratch student's loss: the mean next-token loss over the answer tokens plus
+    ``record_weight`` times the mean over the record (prompt) tokens.
+
+    trl's default full-sequence loss weights every token alike, so the ~180 record tokens of an
+    example outweigh its answer; a separate mean per part keeps the answer's share fixed whatever
+    the lengths. ``record_weight`` 0 is the completion-only loss. An empty part adds nothing.
+
+    >>> import torch
+    >>> lp = torch.log(torch.tensor([[0.5, 0.25, 0.5, 1.0]]))
+    >>> answer = torch.tensor([[False, False, True, True]])
+    >>> round(float(two_mean_loss(lp, answer, ~answer, 0.5)), 4)  # (ln 2 + 0)/2 + 0.5 (ln 2 + ln 4)/2
+    0.8664
+    """
+    nll = -log_probs
+    answer = (nll * answer_mask).sum() / answer_mask.sum().clamp(min=1)
+    if not record_weight:
+        return answer
+    return answer + record_weight * (nll * record_mask).sum() / record_mask.sum().clamp(min=1)
+
+
+_TRAINER = None
+
+
+def trainer_class():
+    """``trl.SFTTrainer`` with the two-means loss (``two_mean_loss``) when built with a
+    ``record_weight``; with ``record_weight=None`` it is trl's own trainer and loss.
+
+    The answer/record split comes from trl's own ``completion_mask`` (kept through data
+    preparation and padded by the collator); the loss is a mean per micro-batch, so the
+    Trainer divides it over gradient-accumulation steps. Built lazily: importing trl is slow.
+    """
+    global _TRAINER
+    if _TRAINER is not None:
+        return _TRAINER
+    import torch
+    from torch.nn.utils.rnn import pad_sequence
+    from transformers import TrainerCallback
+    from trl import SFTTrainer
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    class TwoMeanCollator(DataCollatorForLanguageModeling):
+        def torch_call(self, examples):
+            out = super().torch_call(examples)
+            masks = [torch.tensor(e["completion_mask"][:len(e["input_ids"])]) for e in examples]
+            out["completion_mask"] = pad_sequence(masks, batch_first=True, padding_value=0)
+            return out
+
+    class TokensSoFar(TrainerCallback):
+        """After a resume, count tokens on from the last logged total, not from zero."""
+
+        def __init__(self, trainer):
+            self.trainer = trainer
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            logged = [h["num_tokens"] for h in state.log_history if "num_tokens" in h]
+            if logged:
+                self.trainer._total_train_tokens = int(logged[-1])
+
+    class TwoMeanSFTTrainer(SFTTrainer):
+        def __init__(self, *args, record_weight: float | None = None, **kwargs):
+            self.record_weight = record_weight
+            if record_weight is not None:  # labels on every token; the mask tells the parts apart
+                kwargs["args"].completion_only_loss = False
+                kwargs["data_collator"] = TwoMeanCollator(pad_token_id=kwargs["processing_class"].pad_token_id)
+            super().__init__(*args, **kwargs)
+            self.add_callback(TokensSoFar(self))
+
+        @property
+        def loss_is_scaled_for_ga(self):  # a mean per micro-batch: the Trainer scales it
+            return None if self.record_weight is None else False
+
+        def _set_signature_columns_if_needed(self):
+            super()._set_signature_columns_if_needed()
+            if self.record_weight is not None and "completion_mask" not in self._signature_columns:
+                self._signature_columns = [*self._signature_columns, "completion_mask"]
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if self.record_weight is None:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            completion = inputs.pop("completion_mask")
+            labels = inputs.pop("labels")
+            # full logits, not trl's fused head: on CPU the fused head scores every position in
+            # tiles through a custom autograd function, slower than one matmul at this size
+            logits = model(**inputs, use_cache=False).logits[:, :-1]
+            targets = labels[:, 1:]
+            valid = targets != -100
+            logp = torch.log_softmax(logits.float(), -1).gather(-1, targets.clamp(min=0)[..., None])[..., 0]
+            answer = valid & completion[:, 1:].bool()
+            record = valid & ~answer
+            loss = two_mean_loss(logp, answer, record, self.record_weight)
+            mode = "train" if model.training else "eval"
+            with torch.no_grad():
+                n_ans = answer.sum().clamp(min=1)
+                self._metrics[mode]["answer_loss"].append(float((-logp * answer).sum() / n_ans))
+                self._metrics[mode]["record_loss"].append(float((-logp * record).sum() / record.sum().clamp(min=1)))
+                top1 = logits.argmax(-1) == targets
+                self._metrics[mode]["answer_token_accuracy"].append(float((top1 & answer).sum() / n_ans))
+                if mode == "train":
+                    self._total_train_tokens += int(inputs["attention_mask"].sum())
+                self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
+            return (loss, logits) if return_outputs else loss
+
+    _TRAINER = TwoMeanSFTTrainer
+    return _TRAINER
+
+
 def train(model, tokenizer, examples: Sequence[dict], out_dir: str | Path, *, max_steps: int, batch_size: int,
           grad_accum: int, learning_rate: float, warmup_ratio: float, weight_decay: float, max_length: int,
-          completion_only_loss: bool, seed: int, save_steps: int, logging_steps: int,
-          lora: Mapping | None, gradient_checkpointing: bool, progress: bool | None) -> dict:
+          record_weight: float | None, seed: int, save_steps: int, logging_steps: int,
+          lora: Mapping | None, gradient_checkpointing: bool, progress: bool | None,
+          keep_checkpoints: bool = False, callbacks: Sequence = ()) -> dict:
     """Train ``model`` on ``examples`` with ``trl.SFTTrainer``; resume or reuse where possible.
+
+    ``record_weight``: a positive number selects the two-means loss (``two_mean_loss``); 0, trl's
+    completion-only loss (the same mean over answer tokens, without scoring the prompt: a
+    pretrained student); None, trl's full-sequence loss, every token weighted alike. Cosine schedule to 10% of the peak learning rate after a linear warm-up.
 
     ``out_dir/final`` holds the trained model, its tokenizer and ``train_log.json`` (the trainer's
     log history: loss and learning rate per logging step). If it exists, nothing is trained and
-    the saved log is returned. Else, if ``out_dir`` holds a checkpoint (a killed run), training
-    continues from the last one. ``lora``: peft LoRA settings (``r``, ``alpha``, ``dropout``), or
-    None for full fine-tuning. ``progress`` None: bars and log lines only in a terminal (quiet under
-    papermill). Returns ``{"log_history", "train_runtime", "resumed_from",
-    "reused", "path"}``.
+    the saved log is returned. Else, if ``out_dir`` holds a complete checkpoint (a killed run),
+    training continues from the last one (``confprofile.checkpoints``: one a kill cut short
+    is skipped); ``train_runtime`` and the logged ``num_tokens`` then count every segment. ``keep_checkpoints`` keeps every ``save_steps`` checkpoint (the
+    learning curve and the label-free checkpoint choice read them); else only the last. ``lora``:
+    peft LoRA settings (``r``, ``alpha``, ``dropout``), or None for full fine-tuning. ``progress``
+    None: bars and log lines only in a terminal (quiet under papermill). ``callbacks``: extra
+    ``transformers.TrainerCallback`` objects (e.g. a benchmark's step clock). Returns
+    ``{"log_history", "train_runtime", "resumed_from", "reused", "path"}``.
     """
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
+    from trl import SFTConfig
 
     from confprofile import student
-    from transformers.trainer_utils import get_last_checkpoint
-    from trl import SFTConfig, SFTTrainer
 
     out_dir = Path(out_dir)
     final = out_dir / "final"
@@ -237,27 +357,29 @@ def train(model, tokenizer, examples: Sequence[dict], out_dir: str | Path, *, ma
     progress = student.quiet_unless_terminal(progress)
     cfg = SFTConfig(
         output_dir=str(out_dir), max_steps=max_steps, per_device_train_batch_size=batch_size,
-        gradient_accumulation_steps=grad_accum, learning_rate=learning_rate, lr_scheduler_type="cosine",
-        warmup_steps=float(warmup_ratio), weight_decay=weight_decay, max_length=max_length,
-        completion_only_loss=completion_only_loss, packing=False, seed=derive_seed(seed, "sft", "trainer") % 2**31,
+        gradient_accumulation_steps=grad_accum, learning_rate=learning_rate,
+        lr_scheduler_type="cosine_with_min_lr", lr_scheduler_kwargs={"min_lr_rate": 0.1},
+        warmup_steps=float(warmup_ratio), weight_decay=weight_decay, adam_beta2=0.95, max_length=max_length,
+        completion_only_loss=record_weight == 0, packing=False, seed=derive_seed(seed, "sft", "trainer") % 2**31,
         data_seed=derive_seed(seed, "sft", "data") % 2**31, logging_steps=logging_steps,
-        save_strategy="steps", save_steps=save_steps, save_total_limit=1, report_to=[],
-        disable_tqdm=not progress, bf16=not cpu, fp16=False, use_cpu=cpu,
+        save_strategy="steps", save_steps=save_steps, save_total_limit=None if keep_checkpoints else 1,
+        report_to=[], disable_tqdm=not progress, bf16=not cpu, fp16=False, use_cpu=cpu,
         activation_checkpointing=gradient_checkpointing and not cpu, dataloader_num_workers=0)
-    from confprofile.student import lora_config
-
-    peft_config = lora_config(lora)
+    peft_config = student.lora_config(lora)
     ds = Dataset.from_list([{"prompt": e["prompt"], "completion": e["completion"]} for e in examples])
-    trainer = SFTTrainer(model=model, args=cfg, train_dataset=ds, processing_class=tokenizer,
-                         peft_config=peft_config)
+    trainer = trainer_class()(model=model, args=cfg, train_dataset=ds, processing_class=tokenizer,
+                              peft_config=peft_config, record_weight=record_weight or None,
+                              callbacks=list(callbacks) or None)
     if not progress:
         trainer.remove_callback(PrinterCallback)
-    last = get_last_checkpoint(str(out_dir)) if any(out_dir.glob("checkpoint-*")) else None
-    out = trainer.train(resume_from_checkpoint=last)
+    trainer.add_callback(checkpoints.marker_callback())  # .complete in each finished checkpoint; segment runtimes
+    last = checkpoints.last_complete(out_dir)  # a checkpoint a kill cut short is skipped (and named)
+    out = trainer.train(resume_from_checkpoint=str(last) if last else None)
     trainer.save_model(str(final))
+    runtime = checkpoints.segments_total(out_dir, float(out.metrics.get("train_runtime", float("nan"))),
+                                         trainer.state.global_step)
     log = {"log_history": [h for h in trainer.state.log_history if "loss" in h],
-           "train_runtime": float(out.metrics.get("train_runtime", float("nan"))),
-           "resumed_from": Path(last).name if last else None}
+           "train_runtime": runtime, "resumed_from": last.name if last else None}
     if trainer.is_world_process_zero():  # one writer under accelerate/DeepSpeed
         tokenizer.save_pretrained(str(final))
         (final / "train_log.json").write_text(json.dumps(log, indent=1), encoding="utf-8")
@@ -265,14 +387,25 @@ def train(model, tokenizer, examples: Sequence[dict], out_dir: str | Path, *, ma
 
 
 def curves(log_history: Sequence[Mapping]) -> dict[str, list[float]]:
-    """Loss and learning-rate curves from a trainer log history.
+    """Loss and learning-rate curves from a trainer log history, with the two means apart
+    (``answer_loss``, ``record_loss``) where the two-means loss logged them.
 
     >>> curves([{"step": 10, "loss": 2.5, "learning_rate": 1e-3}, {"step": 20, "loss": 2.0, "learning_rate": 5e-4}])
     {'step': [10, 20], 'loss': [2.5, 2.0], 'learning_rate': [0.001, 0.0005]}
     """
     h = [x for x in log_history if "loss" in x]
-    return {"step": [int(x["step"]) for x in h], "loss": [float(x["loss"]) for x in h],
-            "learning_rate": [float(x.get("learning_rate", math.nan)) for x in h]}
+    out = {"step": [int(x["step"]) for x in h], "loss": [float(x["loss"]) for x in h],
+           "learning_rate": [float(x.get("learning_rate", math.nan)) for x in h]}
+    for key in ("answer_loss", "record_loss"):
+        if h and all(key in x for x in h):
+            out[key] = [float(x[key]) for x in h]
+    return out
+
+
+def pseudo_label_predictions(profile: str, split: str) -> pd.DataFrame:
+    """Notebook 03's pseudo-labels of a split as a vote table (``kept`` false: dropped, scored as
+    an abstention): its fitted rule and calibration applied there, so no later stage votes again."""
+    return records_as_votes([obj for _, obj in records.read_jsonl(paths.pseudo_labels_path(profile, split))])
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,74 +415,139 @@ def curves(log_history: Sequence[Mapping]) -> dict[str, list[float]]:
 def prepare(profile: str, p: Mapping) -> dict:
     """Sets torch's thread count (``torch_threads``; 0 keeps torch's default), and returns
     everything a profile's students are trained from: taxonomy, records, annotations (the
-    teachers that labelled every user), pseudo-labels and SFT examples per label source, and the
-    untrained student's location (``base_path``; ``base_fresh``: built just now)."""
+    teachers that labelled every user), the pool's parts (``splits.pool_parts``: SFT trains on
+    ``sft`` only; ``heldout`` is where every choice is made), pseudo-labels (whole pool) and SFT
+    examples (SFT part) per label source, and the untrained student's location (``base_path``;
+    ``base_fresh``: built just now; its tokenizer is trained on the SFT part's records)."""
     from confprofile import student
     from confprofile.taxonomy import load_taxonomy
 
     student.use_threads(p["torch_threads"])
     taxonomy = load_taxonomy(p.get("taxonomy_file"))
     recs = {split: records.read_records(paths.records_path(profile, split)) for split in ("pool", "test")}
+    parts = splits.pool_parts([r["user_id"] for r in recs["pool"]], p["seed"], p["heldout_users"], p["rl_users"])
     ann = {split: records.load_annotations(profile, split) for split in ("pool", "test")}
     teachers = monitor.complete_teachers(ann["pool"])
     ann = {split: a[a["teacher"].isin(teachers)] for split, a in ann.items()}
     pseudo = {src: pseudo_labels(profile, ann["pool"], src, p["coverage"], p["prior_strength"])
               for src in LABEL_SOURCES}
     data_kw = dict(max_chars=p["sft_max_chars"], max_items=p["sft_max_items"], system_prompt=p["sft_system_prompt"],
-                   rationale_chars=p["sft_rationale_chars"], confidence=p["sft_confidence"])
-    examples = {src: sft_examples(recs["pool"], ps, taxonomy, **data_kw) for src, ps in pseudo.items()}
-    base_path, base_fresh = student.base_student(
-        paths.sft_dir(profile) / "base", p["student_model"],
-        [e["prompt"][-1]["content"] for e in examples[p["sft_label_source"]]], taxonomy, p["student_vocab_size"],
-        p["student_hidden"], p["student_layers"], p["student_heads"], p["student_kv_heads"], p["student_ffn"],
-        p["sft_max_length"], p["seed"])
-    return {"taxonomy": taxonomy, "records": recs, "ann": ann, "teachers": teachers, "pseudo": pseudo,
-            "data_kw": data_kw, "examples": examples, "base_path": base_path, "base_fresh": base_fresh}
+                   rationale_chars=p["sft_rationale_chars"], confidence=p["sft_confidence"], abstain=p["sft_abstain"])
+    sft_users = set(parts["sft"])
+    examples = {src: sft_examples(recs["pool"], [x for x in ps if x["user_id"] in sft_users], taxonomy, **data_kw)
+                for src, ps in pseudo.items()}
+    base_path, base_fresh = base_student(profile, p, examples[p["sft_label_source"]], taxonomy)
+    by_id = {r["user_id"]: r for r in recs["pool"]}
+    heldout = {"user_ids": parts["heldout"],
+               "messages": [student_messages(by_id[u], taxonomy, p["sft_max_chars"], p["sft_max_items"],
+                                             p["sft_system_prompt"]) for u in parts["heldout"]]}
+    return {"taxonomy": taxonomy, "records": recs, "parts": parts, "ann": ann, "teachers": teachers, "pseudo": pseudo,
+            "data_kw": data_kw, "examples": examples, "heldout": heldout, "base_path": base_path,
+            "base_fresh": base_fresh}
+
+
+def base_student(profile: str, p: Mapping, examples: Sequence[dict], taxonomy: Taxonomy,
+                 folder: str = "base") -> tuple[str, bool]:
+    """The untrained student of a profile's sizes under ``runs/<p>/sft/<folder>`` (built once,
+    its tokenizer trained on the examples' records), or the pretrained one it names."""
+    from confprofile import student
+
+    return student.base_student(
+        paths.sft_dir(profile) / folder, p["student_model"], [e["prompt"][-1]["content"] for e in examples],
+        taxonomy, p["student_vocab_size"], p["student_hidden"], p["student_layers"], p["student_heads"],
+        p["student_kv_heads"], p["student_ffn"], p["sft_max_length"], p["seed"])
 
 
 def variants(p: Mapping) -> dict[str, tuple[str, int]]:
-    """The students a profile trains: ``name -> (label source, steps)``; ``sft`` is the main one,
-    then one per label source unless ``sft_ablation_steps`` is 0.
+    """The students a profile trains: ``name -> (label source, steps)``. ``sft`` is the main
+    one; then, unless ``sft_ablation_steps`` is 0, one ``ablation_<source>`` per source in
+    ``sft_ablation_sources`` at that budget, except where the main student already is that arm.
 
-    >>> variants({"sft_label_source": "majority", "sft_steps": 9, "sft_ablation_steps": 2})["ablation_weighted"]
-    ('weighted', 2)
-    >>> list(variants({"sft_label_source": "majority", "sft_steps": 9, "sft_ablation_steps": 0}))
+    >>> p = {"sft_label_source": "weighted_calibrated", "sft_steps": 9, "sft_ablation_steps": 9,
+    ...      "sft_ablation_sources": ["majority", "weighted_calibrated"]}
+    >>> variants(p)
+    {'sft': ('weighted_calibrated', 9), 'ablation_majority': ('majority', 9)}
+    >>> variants({**p, "sft_ablation_steps": 4})["ablation_weighted_calibrated"]
+    ('weighted_calibrated', 4)
+    >>> list(variants({**p, "sft_ablation_steps": 0}))
     ['sft']
     """
     out = {"sft": (p["sft_label_source"], p["sft_steps"])}
-    if p["sft_ablation_steps"]:
-        out.update({f"ablation_{src}": (src, p["sft_ablation_steps"]) for src in LABEL_SOURCES})
+    steps = p["sft_ablation_steps"]
+    for src in p["sft_ablation_sources"] if steps else ():
+        if src not in LABEL_SOURCES:
+            raise ParamsError(f"sft_ablation_sources: {src!r} is not one of {', '.join(LABEL_SOURCES)}")
+        if (src, steps) != out["sft"]:
+            out[f"ablation_{src}"] = (src, steps)
     return out
 
 
-def train_variant(profile: str, p: Mapping, name: str, prep: Mapping) -> dict:
-    """Train (or resume, or reuse) one of ``variants(p)`` under ``runs/<p>/sft/<name>/``."""
+def ablation_arms(p: Mapping) -> dict[str, str]:
+    """The label-source ablation: ``source -> the student trained on it`` at the ablation budget
+    (the main student stands for its own source when the budgets are equal).
+
+    >>> ablation_arms({"sft_label_source": "weighted_calibrated", "sft_steps": 9, "sft_ablation_steps": 9,
+    ...                "sft_ablation_sources": ["majority", "weighted_calibrated"]})
+    {'weighted_calibrated': 'sft', 'majority': 'ablation_majority'}
+    """
+    if not p["sft_ablation_steps"]:
+        return {}
+    return {src: name for name, (src, steps) in variants(p).items()
+            if steps == p["sft_ablation_steps"] and src in p["sft_ablation_sources"]}
+
+
+def train_student(p: Mapping, base_path: str | Path, examples: Sequence[dict], out_dir: str | Path, *,
+                  steps: int, seed_key: str, keep_checkpoints: bool = False) -> dict:
+    """Train (or resume, or reuse) one student from ``base_path`` with the profile's recipe."""
     from confprofile import student
 
-    source, steps = variants(p)[name]
-    model, tok = student.load_student(prep["base_path"], p["student_dtype"])
-    return train(model, tok, prep["examples"][source], paths.sft_dir(profile) / name, max_steps=steps,
+    model, tok = student.load_student(base_path, p["student_dtype"])
+    return train(model, tok, examples, out_dir, max_steps=steps,
                  batch_size=p["sft_batch_size"], grad_accum=p["sft_grad_accum"], learning_rate=p["sft_learning_rate"],
                  warmup_ratio=p["sft_warmup_ratio"], weight_decay=p["sft_weight_decay"], max_length=p["sft_max_length"],
-                 completion_only_loss=p["sft_completion_only_loss"], seed=derive_seed(p["seed"], "sft", name),
+                 record_weight=p["sft_record_weight"], seed=derive_seed(p["seed"], "sft", seed_key),
                  save_steps=p["sft_save_steps"], logging_steps=p["sft_logging_steps"], lora=p["sft_lora"],
-                 gradient_checkpointing=True, progress=None)
+                 gradient_checkpointing=True, progress=None, keep_checkpoints=keep_checkpoints)
+
+
+def train_variant(profile: str, p: Mapping, name: str, prep: Mapping) -> dict:
+    """Train (or resume, or reuse) one of ``variants(p)`` under ``runs/<p>/sft/<name>/``; the
+    main student keeps every checkpoint (its learning curve and the checkpoint choice)."""
+    source, steps = variants(p)[name]
+    return train_student(p, prep["base_path"], prep["examples"][source], paths.sft_dir(profile) / name,
+                         steps=steps, seed_key=name, keep_checkpoints=name == "sft")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Train a profile's students outside the notebook (e.g. under ``accelerate launch`` on
-    several GPUs); notebook 04 then finds them finished and reuses them."""
+    several GPUs; notebook 04 then finds them finished and reuses them), or, with ``--trials``,
+    run the label-free trials that chose the profile's student recipe and write them to
+    ``results/<p>/04_sft_trials.json`` (notebook 04 shows and checks them)."""
     import argparse
 
     from confprofile.params import load_params
+    from confprofile.repro import save_results
 
     ap = argparse.ArgumentParser(prog="python -m confprofile.sft", description=main.__doc__)
     ap.add_argument("--profile", default="gpu", metavar="NAME|PATH", help="smoke, cpu, gpu or a profile file")
     ap.add_argument("--variant", action="append", metavar="NAME",
                     help="sft (the main student) or ablation_<source>; repeatable; default: all")
+    ap.add_argument("--trials", action="store_true", help="run the profile's sft_trials instead")
     a = ap.parse_args(argv)
     p = load_params(a.profile)
+    unknown = sorted(set(a.variant or []) - set(variants(p)))
+    if unknown:
+        raise UsageError(f"--variant {', '.join(unknown)}: not a student of profile {p['profile']!r} "
+                         f"(it trains {', '.join(variants(p))})")
     prep = prepare(p["profile"], p)
+    if a.trials:
+        from confprofile import choices
+
+        out = choices.trials(p["profile"], p, prep, log=lambda s: print(s, flush=True))
+        keys = ("sft_trials", "sft_trial_steps", "heldout_users", "rl_users", "seed")
+        path = save_results(p["profile"], "04_sft_trials", out, {k: p[k] for k in keys})
+        print(f"chosen: {out['chosen']}; wrote {path}")
+        return 0
     for name in a.variant or list(variants(p)):
         r = train_variant(p["profile"], p, name, prep)
         print(f"{name}: {'reused' if r['reused'] else 'trained'} -> {r['path']}", flush=True)

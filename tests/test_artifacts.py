@@ -23,6 +23,9 @@ from confprofile.repro import rounded
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SAVERS = {"figures": "save_figure", "tables": "save_table"}
+COMMAND_RESULTS = {"04_sft_trials": "python -m confprofile.sft --trials"}
+"""Results files a command writes (through the same ``repro.save_results``), not a notebook: the
+label-free trials that chose a profile's values, which notebook 04 then reads."""
 
 
 def committed(root: Path) -> list[str]:
@@ -81,7 +84,7 @@ def orphans(root: Path, files: list[str]) -> list[str]:
             if name not in stems:
                 problems.append(f"{f}: executed copy of a notebook that does not exist")
         elif parts[0] == "results" and len(parts) == 3 and f.endswith(".json"):
-            if name not in stems:
+            if name not in stems and name not in COMMAND_RESULTS:
                 problems.append(f"{f}: results of a notebook that does not exist")
         else:
             problems.append(f"{f}: not a figure, table, executed copy or results file of a notebook")
@@ -192,3 +195,42 @@ def test_the_checks_catch_artifacts_no_notebook_produces(tmp_root):
     problems = orphans(tmp_root, files)
     flagged = [p.split(":")[0] for p in problems]
     assert flagged == files[1:3] + files[4:]
+
+
+def trials_disagree(root: Path, profile: str) -> list[str]:
+    """Why a profile's committed trials file does not back its values: the trials were run with
+    another grid, pool split or seed than the profile file now states, or a value the profile
+    states differs from the one its trials chose."""
+    path = root / "results" / profile / "04_sft_trials.json"
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    values = yaml.safe_load((root / "notebooks" / "params" / f"{profile}.yaml").read_text(encoding="utf-8"))
+    problems = [f"{path.name}: run with {k}={v!r}, the profile says {rounded(values.get(k))!r}"
+                for k, v in saved["params"].items() if rounded(values.get(k)) != v]
+    problems += [f"{path.name}: the trials chose {k}={v!r}, the profile says {values.get(k)!r}"
+                 for k, v in saved["results"]["chosen"].items() if rounded(values.get(k)) != rounded(v)]
+    return problems
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_committed_trials_back_the_profile_values(profile):
+    if f"results/{profile}/04_sft_trials.json" not in COMMITTED:
+        pytest.skip(f"no committed trials at {profile}")
+    assert trials_disagree(REPO, profile) == []
+
+
+def test_the_trials_check_catches_a_value_the_trials_did_not_choose(tmp_root):
+    from confprofile.repro import save_results
+
+    grid = {"sft_learning_rate": [0.002, 0.001]}
+    keys = {"sft_trials": grid, "sft_trial_steps": 40, "heldout_users": 30, "rl_users": 24, "seed": 0}
+    params = tmp_root / "notebooks" / "params" / "smoke.yaml"
+    text = params.read_text()
+    text = "\n".join(line for line in text.splitlines() if not line.startswith(("sft_trials:", "sft_trial_steps:")))
+    params.write_text(text + "\nsft_trials: {sft_learning_rate: [0.002, 0.001]}\nsft_trial_steps: 40\n")
+    save_results("smoke", "04_sft_trials", {"chosen": {"sft_learning_rate": 0.002}, "trials": []}, keys)
+    assert trials_disagree(tmp_root, "smoke") == []
+    save_results("smoke", "04_sft_trials", {"chosen": {"sft_learning_rate": 0.001}, "trials": []}, keys)
+    assert trials_disagree(tmp_root, "smoke") == [
+        "04_sft_trials.json: the trials chose sft_learning_rate=0.001, the profile says 0.002"]
+    save_results("smoke", "04_sft_trials", {"chosen": {"sft_learning_rate": 0.002}, "trials": []}, {**keys, "seed": 1})
+    assert trials_disagree(tmp_root, "smoke") == ["04_sft_trials.json: run with seed=1, the profile says 0"]

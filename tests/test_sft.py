@@ -6,7 +6,7 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from confprofile import bench, paths, records, sft, student, synthesis, voting
+from confprofile import bench, choices, paths, records, sft, student, synthesis, voting
 from confprofile.parsing import parse_output
 from confprofile.taxonomy import load_taxonomy
 
@@ -134,7 +134,7 @@ def _tiny(tmp_path, n=8):
 
 
 KW = dict(batch_size=4, grad_accum=1, learning_rate=3e-3, warmup_ratio=0.0, weight_decay=0.0, max_length=256,
-          completion_only_loss=False, seed=0, logging_steps=2, lora=None, gradient_checkpointing=False,
+          record_weight=None, seed=0, logging_steps=2, lora=None, gradient_checkpointing=False,
           progress=False)
 
 
@@ -178,3 +178,144 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path, monkeypat
     assert sft.curves(r["log_history"])["step"][-1] == 8
     state = json.loads((tmp_path / "run" / "checkpoint-8" / "trainer_state.json").read_text())
     assert state["global_step"] == 8
+
+
+def test_two_mean_loss_through_the_trainer_equals_a_hand_count(tmp_path):
+    """The trainer's loss on a real collated batch equals the two means computed by hand from
+    the model's logits, with the answer starting where the chat template's prompt ends."""
+    import torch
+    from datasets import Dataset
+    from trl import SFTConfig
+
+    ex, base = _tiny(tmp_path, n=4)
+    model, tok = student.load_student(base, "float32")
+    cfg = SFTConfig(output_dir=str(tmp_path / "run"), per_device_train_batch_size=4, max_length=256, report_to=[],
+                    use_cpu=True, bf16=False, disable_tqdm=True)
+    ds = Dataset.from_list([{"prompt": e["prompt"], "completion": e["completion"]} for e in ex])
+    trainer = sft.trainer_class()(model=model, args=cfg, train_dataset=ds, processing_class=tok, record_weight=0.5)
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert "completion_mask" in batch
+    order = [tok.decode(row[row != tok.pad_token_id]) for row in batch["input_ids"]]
+    model.eval()
+    with torch.no_grad():
+        got = float(trainer.compute_loss(model, dict(batch)))
+        ans_nll, rec_nll = [], []
+        for e in ex:
+            prompt = tok.apply_chat_template(e["prompt"], tokenize=False, add_generation_prompt=True)
+            full = tok.apply_chat_template(e["prompt"] + e["completion"], tokenize=False)
+            assert full in order  # the same examples, in the loader's order
+            ids = tok(full, add_special_tokens=False, return_tensors="pt")["input_ids"]
+            n_prompt = len(tok(prompt, add_special_tokens=False)["input_ids"])
+            logp = torch.log_softmax(model(input_ids=ids).logits[0, :-1], -1)
+            nll = -logp.gather(-1, ids[0, 1:, None])[:, 0]
+            rec_nll += nll[: n_prompt - 1].tolist()  # tokens 1..n_prompt-1 are record (prompt) tokens
+            ans_nll += nll[n_prompt - 1:].tolist()  # tokens n_prompt.. are the answer
+    want = sum(ans_nll) / len(ans_nll) + 0.5 * sum(rec_nll) / len(rec_nll)
+    assert got == pytest.approx(want, rel=1e-4)
+
+
+def _copy_task(n, seed):
+    """Records that state their labels in words among filler, labels drawn 75/25: the student can
+    only beat the marginals by reading the record."""
+    import random
+
+    rnd = random.Random(seed)
+    fill = ["likes tea", "walks the dog", "plays chess", "reads at night", "cooks pasta", "watches films"]
+    recs, gold = [], []
+    for i in range(n):
+        g = "female" if rnd.random() < 0.75 else "male"
+        s = "couple_no_kids" if rnd.random() < 0.25 else "single_young"
+        recs.append({"user_id": f"u{i}", "bio": ", ".join([f"{g} person", s, *rnd.sample(fill, 3)])})
+        gold.append({"gender": g, "life_stage": s})
+    return recs, gold
+
+
+@pytest.mark.slow
+def test_a_tiny_student_learns_to_copy_a_label_written_in_the_record(tmp_path):
+    """The test that would have caught a student that learns only the label marginals."""
+    from confprofile.metrics import macro_f1
+
+    two = replace(TAX, attributes=(TAX["gender"], TAX["life_stage"]))
+    recs, gold = _copy_task(400, seed=0)
+    assert {"single_young", "couple_no_kids"} <= set(two["life_stage"].labels)
+    pseudo = [_pseudo(r["user_id"], **{a: {"label": lab, "confidence": 0.9, "kept": True, "rationales": []}
+                                       for a, lab in g.items()}) for r, g in zip(recs, gold)]
+    train, test = slice(0, 320), slice(320, 400)
+    ex = sft.sft_examples(recs[train], pseudo[train], two, 200, 2, False, 0, True)
+    base, _ = student.base_student(tmp_path / "base", None, [e["prompt"][0]["content"] for e in ex], two,
+                                   vocab_size=800, hidden_size=64, num_layers=2, num_heads=4, num_kv_heads=2,
+                                   intermediate_size=128, max_positions=256, seed=0)
+    model, tok = student.load_student(base, "float32")
+    r = sft.train(model, tok, ex, tmp_path / "run", max_steps=300, save_steps=1000,
+                  **{**KW, "batch_size": 16, "record_weight": 1.0, "learning_rate": 3e-3})
+    msgs = [sft.student_messages(rec, two, 200, 2, False) for rec in recs[test]]
+    model, tok = student.load_student(r["path"], "float32")
+    table = student.prediction_table([rec["user_id"] for rec in recs[test]],
+                                     student.generate(model, tok, msgs, batch_size=40, max_new_tokens=120), two)
+    f1, marginal = [], []
+    for attr in two:
+        want = [g[attr.name] for g in gold[test]]
+        got = table[table["attribute"] == attr.name]["label"].tolist()
+        f1.append(macro_f1(want, got, attr.labels))
+        common = max(set(want), key=want.count)
+        marginal.append(macro_f1(want, [common] * len(want), attr.labels))
+    assert sum(f1) / 2 > 0.9 and sum(f1) / 2 > sum(marginal) / 2 + 0.3, (f1, marginal)
+
+
+@pytest.mark.slow
+def test_a_checkpoint_cut_short_is_skipped_and_the_run_resumes_from_the_complete_one(tmp_path, monkeypatch, capsys):
+    import transformers
+
+    ex, base = _tiny(tmp_path)
+    real, calls = transformers.Trainer.training_step, {"n": 0}
+
+    def dies_at_step_5(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt("killed")
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(transformers.Trainer, "training_step", dies_at_step_5)
+    model, tok = student.load_student(base, "float32")
+    with pytest.raises(KeyboardInterrupt):
+        sft.train(model, tok, ex, tmp_path / "run", max_steps=8, save_steps=2, keep_checkpoints=True, **KW)
+    cut = tmp_path / "run" / "checkpoint-4"
+    for f in (".complete", "optimizer.pt", "trainer_state.json"):  # a kill while checkpoint-4 was being written
+        (cut / f).unlink()
+    monkeypatch.setattr(transformers.Trainer, "training_step", real)
+    model, tok = student.load_student(base, "float32")
+    r = sft.train(model, tok, ex, tmp_path / "run", max_steps=8, save_steps=2, keep_checkpoints=True, **KW)
+    assert r["resumed_from"] == "checkpoint-2" and "checkpoint-4" in capsys.readouterr().err
+    assert sft.curves(r["log_history"])["step"][-1] == 8
+    assert r["train_runtime"] > 0 and list(sft.checkpoints.saved(tmp_path / "run", final_step=8)) == [2, 4, 6, 8]
+    tokens = [h["num_tokens"] for h in r["log_history"] if "num_tokens" in h]
+    assert tokens == sorted(tokens) and tokens[0] > 0  # counted on across the resume, not from zero
+
+
+def test_the_sft_command_fails_in_one_line(tmp_root):
+    import subprocess
+    import sys
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "confprofile.sft", "--profile", "smoke", *args],
+                              capture_output=True, text=True, env={**__import__("os").environ})
+
+    out = run("--variant", "nosuch")
+    assert out.returncode == 2 and out.stderr.strip().splitlines() == [
+        "error: --variant nosuch: not a student of profile 'smoke' (it trains sft, ablation_majority, "
+        "ablation_weighted_calibrated)"]
+    out = run()  # nothing synthesised yet under this root
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "error:" in out.stderr
+
+
+def test_trial_settings_change_one_axis_at_a_time_and_reject_unknown_keys():
+    from confprofile.errors import ParamsError
+
+    p = {"sft_trials": {"sft_learning_rate": [0.002, 0.001, 0.004], "sft_abstain": [True, False]},
+         "sft_learning_rate": 0.001, "sft_abstain": False}  # the profile's own values do not move the grid
+    s = choices.trial_settings(p)
+    assert list(s) == ["base", "sft_learning_rate=0.001", "sft_learning_rate=0.004", "sft_abstain=false"]
+    assert s["base"] == {"sft_learning_rate": 0.002, "sft_abstain": True}
+    assert all(sum(v[k] != s["base"][k] for k in v) == 1 for n, v in s.items() if n != "base")
+    with pytest.raises(ParamsError, match="not a profile parameter"):
+        choices.trial_settings({"sft_trials": {"sft_lr": [1]}})
