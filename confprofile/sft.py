@@ -326,9 +326,10 @@ def train(model, tokenizer, examples: Sequence[dict], out_dir: str | Path, *, ma
           keep_checkpoints: bool = False, callbacks: Sequence = ()) -> dict:
     """Train ``model`` on ``examples`` with ``trl.SFTTrainer``; resume or reuse where possible.
 
-    ``record_weight``: a positive number selects the two-means loss (``two_mean_loss``); 0, trl's
-    completion-only loss (the same mean over answer tokens, without scoring the prompt: a
-    pretrained student); None, trl's full-sequence loss, every token weighted alike. Cosine schedule to 10% of the peak learning rate after a linear warm-up.
+    ``record_weight``: a number selects the two-means loss (``two_mean_loss``; 0: the mean over
+    the answer tokens alone), computed from full logits; on a GPU a weight of 0 is trl's own
+    completion-only loss instead (the same mean, through trl's memory-saving head for large
+    vocabularies); None, trl's full-sequence loss, every token weighted alike. Cosine schedule to 10% of the peak learning rate after a linear warm-up.
 
     ``out_dir/final`` holds the trained model, its tokenizer and ``train_log.json`` (the trainer's
     log history: loss and learning rate per logging step). If it exists, nothing is trained and
@@ -368,7 +369,8 @@ def train(model, tokenizer, examples: Sequence[dict], out_dir: str | Path, *, ma
     peft_config = student.lora_config(lora)
     ds = Dataset.from_list([{"prompt": e["prompt"], "completion": e["completion"]} for e in examples])
     trainer = trainer_class()(model=model, args=cfg, train_dataset=ds, processing_class=tokenizer,
-                              peft_config=peft_config, record_weight=record_weight or None,
+                              peft_config=peft_config,
+                              record_weight=None if record_weight == 0 and not cpu else record_weight,
                               callbacks=list(callbacks) or None)
     if not progress:
         trainer.remove_callback(PrinterCallback)
