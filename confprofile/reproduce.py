@@ -62,9 +62,18 @@ def select(nbs: list[Path], only: list[str] | None = None, start: str | None = N
 
 
 def declared_parameters(nb: Path) -> set[str]:
-    import papermill
+    """The names the notebook's ``parameters`` cell assigns, read by Python's own parser (papermill's
+    line parser drops a line it cannot read, and with it the profile's value: never silently)."""
+    import ast
 
-    return set(papermill.inspect_notebook(str(nb)))
+    import nbformat
+
+    cells = [c for c in nbformat.read(str(nb), as_version=4).cells if "parameters" in c.metadata.get("tags", [])]
+    if not cells:
+        return set()
+    tree = ast.parse(cells[0].source)
+    return {t.id for node in tree.body for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(t, ast.Name)}
 
 
 def show_progress() -> bool:

@@ -235,6 +235,19 @@ def test_parameter_cell_defaults_equal_the_smoke_profile(name):
         assert value == smoke[key], f"{name}: default {key}={value!r} differs from smoke.yaml's {smoke[key]!r}"
 
 
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_papermill_reads_every_parameter_line(name):
+    """papermill infers each parameter's name and type from its line; a line it cannot parse (a
+    colon or an apostrophe in the comment, say) is only warned about at every run."""
+    import nbformat
+    from papermill.translators import PythonTranslator
+
+    nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    read = {p.name for p in PythonTranslator.inspect(cell)}
+    assert read == set(_parameter_defaults(name)), f"{name}: papermill cannot parse {set(_parameter_defaults(name)) - read}"
+
+
 @pytest.mark.slow
 def test_runner_is_deterministic_and_names_failures(smoke_root, tmp_path, monkeypatch, capsys):
     import shutil

@@ -158,3 +158,17 @@ def test_stopping_the_runner_kills_its_kernel_at_once(tmp_path):
     assert runner.returncode == 128 + signal.SIGTERM, log.read_text()
     assert "stopped by SIGTERM: the kernel of 01_tiny.ipynb was killed" in log.read_text()
     assert not executed.exists() or not list(executed.iterdir())  # no copy of an unfinished run
+
+
+def test_a_parameter_line_papermill_cannot_parse_still_gets_the_profiles_value(tmp_path):
+    """papermill's line parser gives up on some comments (a colon inside parentheses); the runner
+    reads the cell with Python's parser, so the profile's value is passed all the same."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x: float = 1.0  # (0: none; None: all)\ny = 2")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    path = tmp_path / "01_t.ipynb"
+    nbformat.write(nb, str(path))
+    assert reproduce.declared_parameters(path) == {"x", "y"}
