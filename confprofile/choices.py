@@ -3,9 +3,10 @@ the checkpoint chosen on it, and the trials that chose a profile's student recip
 
 The pool's held-out slice (``splits.pool_parts``: users neither SFT nor RL trains on) answers;
 a student is scored by how well it repeats the slice's kept pseudo-labels (notebook 03's), as
-average macro-F1 with the pseudo-label as the reference (``splits.agreement``). No gold is read
-here (``tests/test_label_free.py`` checks the source; a notebook test runs the trials with every
-gold file locked). Gold scores the final students once, in the notebooks' "against gold" cells.
+average macro-F1 with the pseudo-label as the reference (``splits.agreement``). No true label is
+read here (``tests/test_label_free.py`` checks the source; a notebook test runs the trials with
+every evaluation file locked). True labels score the final students once, in the notebooks'
+evaluation cells.
 
     python -m confprofile.sft --profile cpu --trials    # the trials: results/cpu/04_sft_trials.json
 

@@ -2,7 +2,7 @@
 
 Every training choice (steps, learning rate, loss weight, model size, checkpoint; RL's band,
 votes and checkpoint) is made on the held-out slice, by agreement with its pseudo-labels, never
-by gold; neither SFT nor RL trains on it. The split is label-free and seeded: a user's part
+by true labels; neither SFT nor RL trains on it. The split is label-free and seeded: a user's part
 depends only on the seed and its ``user_id`` (a hash, so the records' order and the other users
 do not matter, and a user added to the pool never moves the others between parts).
 
@@ -45,7 +45,7 @@ def agreement(pred, pseudo: Sequence[Mapping], labels: Mapping[str, Sequence[str
     pseudo-labels of its own users (the held-out slice's, which no training step saw).
 
     ``f1``: the average over attributes of macro-F1 with the pseudo-label as the reference (the
-    test metric, with pseudo-labels for gold: abstaining is a miss, and predicting only the
+    test metric, with pseudo-labels in place of true labels: abstaining is a miss, and predicting only the
     commonest labels scores low); ``agreement``: the share of those pairs answered alike;
     ``n_pairs``: the pairs scored. Only users in ``pred`` are counted, so the denominator is the
     slice's own kept pairs. ``labels``: attribute -> its labels (``Taxonomy`` gives them).
