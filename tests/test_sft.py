@@ -153,8 +153,9 @@ def test_a_few_sft_steps_lower_the_loss_and_the_answer_parses(tmp_path):
     assert again["reused"] and again["log_history"] == r["log_history"]  # a finished run trains nothing
 
 
-@pytest.mark.slow
-def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):
+def _killed_at_step_5(tmp_path, monkeypatch, **train_kw):
+    """Train a tiny student 8 steps, checkpoint every 2, killed at its 5th step; returns the
+    examples, the base model's path, and the real ``training_step`` (put back for the rerun)."""
     import transformers
 
     ex, base = _tiny(tmp_path)
@@ -169,7 +170,15 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path, monkeypat
     monkeypatch.setattr(transformers.Trainer, "training_step", dies_at_step_5)
     model, tok = student.load_student(base, "float32")
     with pytest.raises(KeyboardInterrupt):
-        sft.train(model, tok, ex, tmp_path / "run", max_steps=8, save_steps=2, **KW)
+        sft.train(model, tok, ex, tmp_path / "run", max_steps=8, save_steps=2, **train_kw, **KW)
+    return ex, base, real
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):
+    import transformers
+
+    ex, base, real = _killed_at_step_5(tmp_path, monkeypatch)
     assert (tmp_path / "run" / "checkpoint-4").is_dir() and not (tmp_path / "run" / "final").exists()
     monkeypatch.setattr(transformers.Trainer, "training_step", real)
     model, tok = student.load_student(base, "float32")
@@ -266,19 +275,7 @@ def test_a_tiny_student_learns_to_copy_a_label_written_in_the_record(tmp_path):
 def test_a_checkpoint_cut_short_is_skipped_and_the_run_resumes_from_the_complete_one(tmp_path, monkeypatch, capsys):
     import transformers
 
-    ex, base = _tiny(tmp_path)
-    real, calls = transformers.Trainer.training_step, {"n": 0}
-
-    def dies_at_step_5(self, *a, **k):
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise KeyboardInterrupt("killed")
-        return real(self, *a, **k)
-
-    monkeypatch.setattr(transformers.Trainer, "training_step", dies_at_step_5)
-    model, tok = student.load_student(base, "float32")
-    with pytest.raises(KeyboardInterrupt):
-        sft.train(model, tok, ex, tmp_path / "run", max_steps=8, save_steps=2, keep_checkpoints=True, **KW)
+    ex, base, real = _killed_at_step_5(tmp_path, monkeypatch, keep_checkpoints=True)
     cut = tmp_path / "run" / "checkpoint-4"
     for f in (".complete", "optimizer.pt", "trainer_state.json"):  # a kill while checkpoint-4 was being written
         (cut / f).unlink()
