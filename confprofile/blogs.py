@@ -57,7 +57,7 @@ from confprofile import records
 from confprofile.dataset import check_gold
 from confprofile.errors import ConfProfileError, run_cli
 from confprofile.files import atomic_path
-from confprofile.repro import derive_seed
+from confprofile.splits import seeded_order
 from confprofile.taxonomy import load_taxonomy
 
 DLATK_URL = ("https://files.pythonhosted.org/packages/8a/ce/"
@@ -319,7 +319,7 @@ def split_users(user_ids: Sequence[str], n_test: int, seed: int) -> dict[str, li
     """
     if not 0 < n_test < len(user_ids):
         raise BlogsError(f"cannot put {n_test} of {len(user_ids)} users in the test split")
-    order = sorted(user_ids, key=lambda u: (derive_seed(seed, "blogs_split", u), u))
+    order = seeded_order(user_ids, seed, "blogs_split")
     return {"pool": sorted(order[n_test:]), "test": sorted(order[:n_test])}
 
 

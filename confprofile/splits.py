@@ -22,6 +22,16 @@ from confprofile.repro import derive_seed
 PARTS = ("sft", "rl", "heldout")
 
 
+def seeded_order(user_ids: Sequence[str], seed: int, purpose: str) -> list[str]:
+    """The ids in the order of a seeded hash of each (``purpose`` names the split, so two splits
+    of one seed are independent): a user's place depends on its id alone, never on the file's order.
+
+    >>> seeded_order(["a", "b", "c"], 0, "x") == seeded_order(["c", "a", "b"], 0, "x")
+    True
+    """
+    return sorted(user_ids, key=lambda u: (derive_seed(seed, purpose, u), u))
+
+
 def pool_parts(user_ids: Sequence[str], seed: int, n_heldout: int, n_rl: int) -> dict[str, list[str]]:
     """``{"sft", "rl", "heldout"}`` -> sorted user ids. The ``n_heldout`` users with the lowest
     seeded hash are held out, the next ``n_rl`` go to RL, the rest to SFT. Raises ValueError when
@@ -34,7 +44,7 @@ def pool_parts(user_ids: Sequence[str], seed: int, n_heldout: int, n_rl: int) ->
     if n_heldout + n_rl >= len(ids):
         raise ValueError(f"a pool of {len(ids)} users cannot hold out {n_heldout} and give RL {n_rl} "
                          "with users left for SFT")
-    order = sorted(ids, key=lambda u: (derive_seed(seed, "pool_part", u), u))
+    order = seeded_order(ids, seed, "pool_part")
     held, rl = order[:n_heldout], order[n_heldout:n_heldout + n_rl]
     return {"sft": sorted(order[n_heldout + n_rl:]), "rl": sorted(rl), "heldout": sorted(held)}
 
