@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROFILE ?= cpu
 
-.PHONY: setup reproduce smoke test lab clean-runs blogs
+.PHONY: setup reproduce smoke test test-fast lab clean-runs blogs
 
 setup: $(STAMP)
 
@@ -25,6 +25,9 @@ smoke: setup      ## the same notebooks at CI scale
 
 test: setup       ## unit tests, doctests, and every notebook at smoke scale
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
+
+test-fast: setup  ## the unit tests and doctests alone (no notebook, no training): a few minutes
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -m "not slow"
 
 lab: setup        ## JupyterLab in the venv, on the notebooks (kernel python3 is the venv's)
 	$(VENV)/bin/jupyter lab notebooks/

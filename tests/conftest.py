@@ -10,6 +10,29 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(config, items):
+    """The markers declared in pyproject.toml, applied in one place: ``require_gpu`` (a CUDA
+    device) and ``require_vllm`` (vLLM installed) skip where the machine lacks it; ``slow`` is
+    only a label (``make test-fast`` leaves those tests out)."""
+    import importlib.util
+
+    def cuda() -> bool:
+        import torch
+
+        return torch.cuda.is_available()
+
+    lacks = {"require_gpu": (cuda, "needs a CUDA GPU"),
+             "require_vllm": (lambda: importlib.util.find_spec("vllm") is not None, "vllm not installed")}
+    have: dict[str, bool] = {}
+    for item in items:
+        for name, (check, why) in lacks.items():
+            if item.get_closest_marker(name) is not None:
+                if name not in have:
+                    have[name] = check()
+                if not have[name]:
+                    item.add_marker(pytest.mark.skip(reason=why))
+
+
 @pytest.fixture
 def tmp_root(tmp_path, monkeypatch):
     """A temporary repository root holding copies of notebooks/ (so runs never touch the repo)."""

@@ -122,7 +122,7 @@ def test_label_loglik_scoring_always_answers_within_the_taxonomy(tiny):
         assert row.label in TAX[row.attribute].labels and 1 / len(TAX[row.attribute].labels) <= row.confidence <= 1
 
 
-@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.require_gpu
 def test_gpu_lora_sft_on_a_small_qwen3(tmp_path):
     from confprofile import sft
 

@@ -1,5 +1,3 @@
-import importlib.util
-
 import pytest
 
 from confprofile.parsing import parse_output
@@ -9,7 +7,6 @@ from confprofile.teachers import TEACHERS, Teacher, get_teacher
 from confprofile.teachers.cpu import parse_sections
 
 TAX = load_taxonomy()
-require_vllm = pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vllm not installed")
 CPU = ("lexicon", "heuristic", "embedding", "knowledge")
 
 # Hand-written users with obvious clues, and what a careful human would answer.
@@ -235,7 +232,7 @@ def test_smollm2_ships_inside_its_package():
     assert name == SMOLLM2_GGUF and (folder / name).stat().st_size > 50_000_000
 
 
-@require_vllm
+@pytest.mark.require_vllm
 def test_vllm_structured_params_available():
     from confprofile.prompts import json_schema
     from confprofile.teachers.vllm_backend import structured_params
