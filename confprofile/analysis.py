@@ -31,6 +31,11 @@ PAPER = {
 }
 """Numbers the paper reports (never ours): printed beside ours, labelled as the paper's."""
 
+RL_GUARD_POINTS = 3.0
+"""An attribute whose macro-F1 RL lowers by more than this many points against the SFT student
+is named in notebook 06's reading (the per-attribute guard: an average can hide one attribute's
+collapse)."""
+
 NO_ANSWER = "no answer"
 
 
@@ -101,11 +106,38 @@ def delta_table(pred: Mapping[str, pd.DataFrame], comparisons: Mapping[str, tupl
     return out
 
 
-def delta_frame(deltas: Mapping[str, Mapping[str, Mapping]], labels: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """``delta_table`` as a frame of ``"+d [lo, hi]"`` cells: rows comparisons, columns the
-    attributes and the average."""
-    return pd.DataFrame.from_dict({(labels or {}).get(k, k): {col: with_interval(b["delta"], b["ci"])
-                                                            for col, b in d.items()}
+def read_delta(claims: Mapping, key: str, report_a: Mapping, report_b: Mapping) -> dict[str, dict]:
+    """A comparison another notebook bootstrapped, in ``delta_table``'s shape and not bootstrapped
+    again: the average and its interval read from that notebook's ``claims[key]`` and
+    ``claims[key + "_ci"]``; each attribute's difference from the two ``evaluate.prediction_report``
+    results, with no interval (``ci`` None: the owner bootstrapped the average only).
+
+    >>> d = read_delta({"a_minus_b_f1": 1.5, "a_minus_b_f1_ci": [0.5, 2.5]}, "a_minus_b_f1",
+    ...                {"f1": {"age": 40.0}}, {"f1": {"age": 38.0}})
+    >>> d["average"], d["age"]
+    ({'delta': 1.5, 'ci': [0.5, 2.5]}, {'delta': 2.0, 'ci': None})
+    """
+    out = {"average": {"delta": float(claims[key]), "ci": [float(x) for x in claims[key + "_ci"]]}}
+    for attr, f1 in report_a["f1"].items():
+        out[attr] = {"delta": float(f1 - report_b["f1"][attr]), "ci": None}
+    return out
+
+
+def delta_frame(deltas: Mapping[str, Mapping[str, Mapping]], labels: Mapping[str, str] | None = None,
+                owners: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """``delta_table`` (or ``read_delta``) results as a frame of ``"+d [lo, hi]"`` cells (``"+d"``
+    where no interval was computed): rows comparisons, columns the attributes and the average;
+    ``owners``: each comparison's ``interval from`` column (the notebook that bootstrapped it).
+
+    >>> delta_frame({"k": {"average": {"delta": 1.0, "ci": [0.0, 2.0]}, "age": {"delta": 2.0, "ci": None}}},
+    ...             {"k": "a - b"}, {"k": "04"}).loc["a - b"].tolist()
+    ['+1.00 [+0.00, +2.00]', '+2.00', '04']
+    """
+    def cell(b: Mapping) -> str:
+        return with_interval(b["delta"], b["ci"]) if b["ci"] is not None else f"{b['delta']:+.2f}"
+
+    return pd.DataFrame.from_dict({(labels or {}).get(k, k): {**{col: cell(b) for col, b in d.items()},
+                                                            **({"interval from": owners[k]} if owners else {})}
                                    for k, d in deltas.items()}, orient="index")
 
 
@@ -113,6 +145,25 @@ def claims_from(deltas: Mapping[str, Mapping[str, Mapping]]) -> dict:
     """Average deltas as ``results.claims`` entries: ``key`` and ``key_ci``."""
     return {**{k: d["average"]["delta"] for k, d in deltas.items()},
             **{f"{k}_ci": d["average"]["ci"] for k, d in deltas.items()}}
+
+
+def attribute_changes(after: Mapping, before: Mapping) -> dict[str, float]:
+    """Each attribute's macro-F1 change (points) from ``before`` to ``after``, two
+    ``evaluate.prediction_report`` results (e.g. the RL student against the SFT student).
+
+    >>> attribute_changes({"f1": {"age": 30.0, "consumption": 10.0}}, {"f1": {"age": 29.5, "consumption": 20.5}})
+    {'age': 0.5, 'consumption': -10.5}
+    """
+    return {attr: float(f1 - before["f1"][attr]) for attr, f1 in after["f1"].items()}
+
+
+def fell(changes: Mapping[str, float], points: float = RL_GUARD_POINTS) -> dict[str, float]:
+    """The changes below ``-points``: attributes that fell by more than ``points``.
+
+    >>> fell({"age": 0.5, "consumption": -10.5, "gender": -3.0})
+    {'consumption': -10.5}
+    """
+    return {attr: d for attr, d in changes.items() if d < -points}
 
 
 def f1_by_clue(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, strengths: Sequence[str]) -> dict:
@@ -226,8 +277,9 @@ def rl_ablation_table(results05: Mapping, variants: Sequence[str]) -> pd.DataFra
     full = variants[0]
     claims, table = results05["claims"], results05["table"]
     vs_full = {}  # row minus full, from the deltas 05 recorded (flipped where 05 took full minus row)
-    for row, key, sign in [("sft", "rl_minus_sft_f1", -1), ("rl_ttrl", "rl_minus_ttrl_f1", -1),
-                           *[(f"rl_{v}", f"{v}_minus_full_f1", 1) for v in variants[1:]]]:
+    for row, key, sign in [("sft", "rl_minus_sft_f1", -1),  # 05 names a baseline's delta rl_minus_<v>, an ablation's <v>_minus_full
+                           *[(f"rl_{v}", f"rl_minus_{v}_f1", -1) if f"rl_minus_{v}_f1" in claims
+                             else (f"rl_{v}", f"{v}_minus_full_f1", 1) for v in variants[1:]]]:
         if key in claims and row in table:
             lo, hi = claims[f"{key}_ci"]
             vs_full[row] = with_interval(sign * claims[key], sorted([sign * lo, sign * hi]))

@@ -2,7 +2,9 @@
 
 Results JSON has sorted keys, rounded floats, the notebook's parameters and package versions,
 and no timestamps, so a rerun diffs only where something really changed. Figures are PNGs with
-metadata stripped, so reruns are byte-stable. Tables are CSV and Markdown, floats rounded.
+metadata stripped, so reruns are byte-stable, each with the numbers it draws beside it
+(``<name>.json``, read from the figure's artists) so a test can check a figure against its
+results file. Tables are CSV and Markdown, floats rounded.
 
 >>> derive_seed(0, "teacher", "u1", 3) == derive_seed(0, "teacher", "u1", 3)
 True
@@ -84,13 +86,83 @@ def load_results(profile: str, name: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))["results"]
 
 
+def _label(artist) -> str:
+    label = str(artist.get_label() or "")
+    return "" if label.startswith("_") else label  # matplotlib's "_child0" names are not labels
+
+
+def figure_data(fig) -> dict:
+    """The numbers a matplotlib figure draws, read from its artists (not from the code that drew
+    it), per visible axes in order: title, axis labels, tick labels, and
+
+    - ``lines``: each ``Line2D``'s label and ``x``/``y`` data;
+    - ``bars``: each bar container's label, orientation and every rectangle's ``x``, ``y``,
+      ``width``, ``height`` (a vertical bar's value is its height, a horizontal one's its width);
+    - ``stairs``: each step histogram's label, ``values`` and ``edges``;
+    - ``collections``: each other collection's label and point offsets (scatter points);
+    - ``images``: each image's array (a heatmap's cells), NaN as None;
+    - ``texts``: the strings written in the axes.
+
+    ``save_figure`` writes it beside the PNG, so a test compares a figure with the results file
+    behind it instead of trusting the picture's file size.
+
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], [2.5, 3.0], label="f1"); _ = ax.bar(["a", "b"], [4.0, 5.0], label="n")
+    >>> d = figure_data(fig)["axes"][0]
+    >>> d["lines"], [r["height"] for r in d["bars"][0]["rects"]]
+    ([{'label': 'f1', 'x': [0.0, 1.0], 'y': [2.5, 3.0]}], [4.0, 5.0])
+    >>> plt.close(fig)
+    """
+    from matplotlib.collections import PathCollection
+    from matplotlib.container import BarContainer
+    from matplotlib.patches import StepPatch
+
+    def floats(values) -> list:
+        """Numbers as floats (masked as NaN); categories (a categorical axis's strings) as strings."""
+        arr = np.ma.asarray(values)
+        if arr.dtype.kind not in "biuf":
+            return [str(v) for v in np.asarray(values, dtype=object).ravel()]
+        return [float(v) for v in np.ma.filled(arr.astype(float), np.nan).ravel()]
+
+    out = []
+    for ax in (a for a in fig.axes if a.get_visible()):  # a grid's unused axes are hidden
+        bars = [{"label": _label(c), "orientation": getattr(c, "orientation", None) or "vertical",
+                 "rects": [{k: float(v) for k, v in zip(("x", "y", "width", "height"),
+                                                      (r.get_x(), r.get_y(), r.get_width(), r.get_height()))}
+                           for r in c.patches]}
+                for c in ax.containers if isinstance(c, BarContainer)]
+        stairs = [{"label": _label(p), "values": floats(p.get_data().values), "edges": floats(p.get_data().edges)}
+                  for p in ax.patches if isinstance(p, StepPatch)]
+        collections = [{"label": _label(c), "offsets": np.asarray(c.get_offsets(), dtype=float).tolist()}
+                       for c in ax.collections if isinstance(c, PathCollection)]
+        out.append({"title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
+                    "xticklabels": [t.get_text() for t in ax.get_xticklabels()],
+                    "yticklabels": [t.get_text() for t in ax.get_yticklabels()],
+                    "lines": [{"label": _label(ln), "x": floats(ln.get_xdata()), "y": floats(ln.get_ydata())}
+                              for ln in ax.get_lines()],
+                    "bars": bars, "stairs": stairs, "collections": collections,
+                    "images": [np.ma.filled(np.ma.asarray(im.get_array(), dtype=float), np.nan).tolist()
+                               for im in ax.get_images()],
+                    "texts": [t.get_text() for t in ax.texts]})
+    return {"axes": out}
+
+
 def save_figure(fig, profile: str, name: str, dpi: int = 110) -> Path:
-    """Write ``figures/<profile>/<name>.png`` without metadata (byte-stable reruns); returns the
-    path relative to the repository root."""
+    """Write ``figures/<profile>/<name>.png`` without metadata (byte-stable reruns) and, beside
+    it, ``<name>.json``: the numbers it draws (``figure_data``), sorted and rounded like a results
+    file. Returns the PNG's path relative to the repository root."""
     path = paths.figures_dir(profile) / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})  # draws: tick labels are set
+    path.with_suffix(".json").write_text(
+        json.dumps(rounded(figure_data(fig)), sort_keys=True, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return paths.relative(path)
+
+
+def load_figure_data(profile: str, name: str) -> dict:
+    """The numbers behind ``figures/<profile>/<name>.png`` (``figure_data``, as ``save_figure`` wrote them)."""
+    return json.loads((paths.figures_dir(profile) / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def save_table(table, profile: str, name: str, digits: int = 3) -> list[Path]:

@@ -35,6 +35,28 @@ def test_save_figure_is_byte_stable(tmp_root):
     assert a == b and a[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_save_figure_writes_the_numbers_it_draws_beside_it(tmp_root):
+    from confprofile import plots
+
+    fig, axes = plots.grid(5, ncols=5)
+    plots.bar_shares({"vote": {"a": 50.0, "b": 60.0}, "sft": {"a": 20.0, "b": 30.0}}, axes[0], title="f1")
+    plots.pipeline({"01 users": {"kept": 3, "dropped": 1}}, axes[1])
+    plots.histograms({"t": [1, 3]}, axes[2])
+    plots.heatmap({"x": {"x": 75.0, "y": 25.0}}, axes[3])
+    plots.lines(["explicit", "weak"], {"sft": [40.0, float("nan")]}, axes[4], xlabel="clue", ylabel="F1")
+    png = tmp_root / repro.save_figure(fig, "smoke", "99_f")
+    first = png.with_suffix(".json").read_bytes()
+    assert repro.save_figure(fig, "smoke", "99_f") and png.with_suffix(".json").read_bytes() == first
+    bars, pipe, hist, heat, clue = repro.load_figure_data("smoke", "99_f")["axes"]
+    assert bars["title"] == "f1" and bars["xticklabels"] == ["a", "b"]
+    assert {b["label"]: [r["height"] for r in b["rects"]] for b in bars["bars"]} == {"vote": [50.0, 60.0],
+                                                                                   "sft": [20.0, 30.0]}
+    assert [b["orientation"] for b in pipe["bars"]] == ["horizontal"] * 2 and pipe["bars"][0]["rects"][0]["width"] == 0.75
+    assert pipe["yticklabels"] == ["01 users"] and pipe["texts"] == ["3 kept, 1 dropped"]
+    assert clue["lines"] == [{"label": "sft", "x": ["explicit", "weak"], "y": [40.0, None]}]  # categories kept, NaN None
+    assert hist["stairs"][0]["values"] == [0.25, 0.75] and heat["images"] == [[[75.0, 25.0]]]  # one image, one row
+
+
 def test_save_table_writes_rounded_csv_and_markdown(tmp_root):
     import pandas as pd
 

@@ -161,19 +161,24 @@ def file_text(path: Path) -> str:
 
 
 _REGEX_SPACE = re.compile(r"\\s[+*?]?|\[\\s[^\]]*\][+*?]?|\\x20|\\ ")
-_REGEX_ZERO = re.compile(r"\\[bBAZ]|\(\?:|\(\?i\)")
+_REGEX_ZERO = re.compile(r"\\[bBAZ]|\(\?(?:[aiLmsux-]*:|[aiLmsux]+\)|P<\w+>|<?[=!])|(?<!\\)\)")
+_REGEX_CASE = re.compile(r"\[([A-Za-z])([A-Za-z])\]")
 _REGEX_ESCAPE = re.compile(r"\\([^A-Za-z0-9\s])")
 
 
 def normalise(text: str) -> str:
     """Lower case, regex escapes undone (``\\s+`` and ``\\ `` a space, ``\\b`` nothing, ``\\.`` a
-    dot), every whitespace run one space.
+    dot), group syntax dropped (``(?:``, ``(?i:``, ``(?=``, a closing parenthesis), a one-letter case
+    class (``[Ee]``) its letter, every whitespace run one space.
 
     >>> normalise(r"(?i)\\bER\\ doctor\\s+here\\b  and   Python\\.org")
     'er doctor here and python.org'
+    >>> normalise(r"(?:ER)\\ doctor\\ (?:here)|python\\s+(?i:tutorial)|[Jj]ust\\ married\\!")
+    'er doctor here|python tutorial|just married!'
     """
     text = _REGEX_SPACE.sub(" ", text)
     text = _REGEX_ZERO.sub("", text)
+    text = _REGEX_CASE.sub(lambda m: m[1] if m[1].lower() == m[2].lower() else m[0], text)
     text = _REGEX_ESCAPE.sub(r"\1", text)
     return " ".join(text.lower().split())
 
@@ -400,6 +405,8 @@ TAMPERED = {  # a copy of three generator phrases, written so that a verbatim se
     "escaped.py": 'RULES = ["ER doctor\\x20here", "python\\u0020tutorial", "just married\\u0021"]\n',
     "data.json": '{"rules": ["ER doctor\\u0020here", "python tutorial", "just married!"]}\n',
     "data.yaml": 'rules:\n  - >-\n    ER doctor\n    here\n  - "python\\x20tutorial"\n  - just married!\n',
+    "grouped.py": 'import re\nRULES = re.compile(r"(?:ER)\\ doctor\\ (?:here)|python\\s+(?i:tutorial)|[Jj]ust\\ married\\!")\n',
+    "notes.txt": "Rules:  ER doctor\nhere; Python tutorial; just married!\n",
 }
 
 
