@@ -115,8 +115,8 @@ def choose(scores: Mapping[object, Mapping], key: str = "f1"):
 # label-free trials: how each value of the student's recipe in a profile was chosen
 
 
-def trial_settings(p: Mapping) -> dict[str, dict]:
-    """The trials a profile lists (``sft_trials: {key: [values]}``), one axis at a time: ``base``
+def trial_settings(p: Mapping, grid: str = "sft_trials") -> dict[str, dict]:
+    """The trials a profile lists (``sft_trials: {key: [values]}``; RL's: ``grid="rl_trials"``), one axis at a time: ``base``
     takes each axis's first value, every other trial changes one axis to one of its other values.
     Returns ``name -> {key: value}`` (every axis's key, so each trial is self-describing); keys
     not listed keep the profile's values. Running the trials again gives the same grid whatever
@@ -128,12 +128,12 @@ def trial_settings(p: Mapping) -> dict[str, dict]:
      'sft_learning_rate=0.001': {'sft_learning_rate': 0.001, 'sft_abstain': True},
      'sft_abstain=false': {'sft_learning_rate': 0.002, 'sft_abstain': False}}
     """
-    axes = p.get("sft_trials") or {}
+    axes = p.get(grid) or {}
     for key, values in axes.items():
         if key not in p:
-            raise ParamsError(f"sft_trials: {key!r} is not a profile parameter")
+            raise ParamsError(f"{grid}: {key!r} is not a profile parameter")
         if not isinstance(values, list) or not values:
-            raise ParamsError(f"sft_trials: {key!r} needs a list of values, the first the base's")
+            raise ParamsError(f"{grid}: {key!r} needs a list of values, the first the base's")
     base = {key: values[0] for key, values in axes.items()}
     out = {"base": base}
     for key, values in axes.items():
@@ -179,12 +179,26 @@ def trials(profile: str, p: Mapping, prep: Mapping, log=print) -> dict:
         log(f"trial {name}: held-out F1 {r['f1']:.4f}, agreement {r['agreement']:.4f}, "
             f"{r['train_minutes']:.1f} min")
         records_.append(r)
+    return {"trials": records_, "chosen": chosen_values(records_, p.get("sft_trials") or {}), "criterion": CRITERION,
+            "steps": p["sft_trial_steps"]}
+
+
+def chosen_values(records_: Sequence[Mapping], axes: Mapping[str, list]) -> dict:
+    """Per axis of a trial grid, the value ``choose`` picks among the base trial and the trials
+    that change that axis alone (each record: ``setting`` and the ``f1``/``f1_se`` it scored).
+
+    >>> recs = [{"setting": {"lr": 1, "b": 0}, "f1": 0.5}, {"setting": {"lr": 2, "b": 0}, "f1": 0.6},
+    ...         {"setting": {"lr": 1, "b": 1}, "f1": 0.4}]
+    >>> chosen_values(recs, {"lr": [1, 2], "b": [0, 1]})
+    {'lr': 2, 'b': 0}
+    """
+    base = {key: values[0] for key, values in axes.items()}
     chosen = {}
-    for key, values in (p.get("sft_trials") or {}).items():
+    for key, values in axes.items():
         cands = {json.dumps(v): r for v in values for r in records_ if r["setting"][key] == v
-                 and all(r["setting"][k] == settings["base"][k] for k in settings["base"] if k != key)}
+                 and all(r["setting"][k] == base[k] for k in base if k != key)}
         chosen[key] = json.loads(choose(cands))
-    return {"trials": records_, "chosen": chosen, "criterion": CRITERION, "steps": p["sft_trial_steps"]}
+    return chosen
 
 
 def recorded_trials(profile: str) -> dict:

@@ -138,6 +138,22 @@ def confidence_report(ann: pd.DataFrame, gold: pd.DataFrame, n_bins: int = 5) ->
     return out
 
 
+def supervised_reference(pool: Sequence[Mapping], test: Sequence[Mapping], pool_gold: pd.DataFrame, taxonomy,
+                         *, max_chars: int, max_items: int, system_prompt: bool, c: float, seed: int) -> pd.DataFrame:
+    """A supervised reference (a ceiling for this data, never a method or a choice): notebook
+    04's classical student (TF-IDF + logistic regression on the student's prompt text,
+    ``classical.fit_predict`` with its ``c``) trained on the pool's *gold* labels instead of
+    pseudo-labels, answering the test users. Pairs gold leaves out are not trained on."""
+    from confprofile import classical, sft
+
+    def texts(recs):
+        return [sft.student_messages(r, taxonomy, max_chars, max_items, system_prompt)[-1]["content"] for r in recs]
+
+    votes = pool_gold.rename(columns={"gold": "label"}).assign(kept=True)
+    return classical.fit_predict(texts(pool), [r["user_id"] for r in pool], votes, texts(test),
+                                 [r["user_id"] for r in test], taxonomy, c=c, seed=seed)
+
+
 def chance_predictions(gold: pd.DataFrame, taxonomy: Taxonomy, *, seed: int) -> dict[str, pd.DataFrame]:
     """The chance floor as prediction tables (so a model's lead over it gets a paired interval):
     ``uniform_random`` (a label drawn uniformly per pair, seeded) and ``majority_class`` (every
@@ -370,6 +386,64 @@ def accuracy_by_consensus(quasi: pd.DataFrame, band: pd.DataFrame, gold: pd.Data
     acc = [float(hit[idx == b].mean()) if (idx == b).any() else float("nan") for b in range(n_bins)]
     return {"consensus": [(b + 0.5) / n_bins for b in range(n_bins)], "accuracy": acc,
             "n": [int((idx == b).sum()) for b in range(n_bins)]}
+
+
+def rl_monitor(profile: str, taxonomy: Taxonomy, rollouts: pd.DataFrame, quasi: Mapping[str, pd.DataFrame],
+               band: Mapping[str, pd.DataFrame], stage1: Sequence[Mapping], users: Sequence[str], full: str,
+               n_bins: int = 5) -> dict:
+    """Notebook 05's monitoring against the pool's gold (never fed to training): per variant the
+    quasi labels' accuracy (all RL users and inside the band) and the reward accuracy; the
+    stage-1 pseudo-labels' accuracy on the same users; the full recipe's accuracy by consensus.
+    Returns ``{}`` when the profile has no pool gold: RL itself runs without it.
+    """
+    path = paths.gold_path(profile, "pool")
+    if not path.is_file():
+        return {}
+    gold = read_gold(path, taxonomy)
+    out = {}
+    for name, q in quasi.items():
+        kept = set(band[name].loc[band[name]["status"] == "kept", "user_id"])
+        out[name] = {**quasi_label_accuracy(q, gold),
+                     "accuracy_in_band": quasi_label_accuracy(q[q["user_id"].isin(kept)], gold)["accuracy"],
+                     "reward_accuracy": reward_accuracy(rollouts, q, gold)}
+    ids = set(users)
+    s1 = pd.DataFrame([{"user_id": x["user_id"], "attribute": a, "label": d["label"] if d.get("kept") else None}
+                       for x in stage1 if x["user_id"] in ids for a, d in x["attributes"].items()])
+    out["stage1_pseudo_labels"] = quasi_label_accuracy(s1, gold)
+    return {"by_variant": out, "accuracy_by_consensus": accuracy_by_consensus(quasi[full], band[full], gold, n_bins)}
+
+
+def seed_claims(key: str, preds: Sequence[pd.DataFrame], base: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy,
+                *, n_boot: int, seed: int) -> dict:
+    """A delta over training seeds: ``<key>_seeds``, one average-F1 difference per prediction
+    table in ``preds`` (one per seed) against ``base``, with ``<key>_seeds_ci``, each seed's paired
+    bootstrap 95% interval (``delta_claims`` with the same ``seed``); with two seeds or more also ``<key>_seed_mean`` and
+    ``<key>_seed_sd`` (the sample standard deviation over seeds), with their 95% intervals over
+    seeds (t for the mean, chi-square for the sd: wide with three seeds, as they should be).
+
+    >>> from confprofile.taxonomy import parse_taxonomy
+    >>> tax = parse_taxonomy({"attributes": {"g": {"labels": {"x": {"description": "x"},
+    ...                                                       "y": {"description": "y"}}}}})
+    >>> gold = pd.DataFrame({"user_id": ["u", "v"], "attribute": ["g", "g"], "gold": ["x", "y"]})
+    >>> right, wrong = gold.assign(label=gold["gold"]), gold.assign(label=["y", "x"])
+    >>> c = seed_claims("a_minus_b_f1", [right, wrong, right], wrong, gold, tax, n_boot=20, seed=0)
+    >>> c["a_minus_b_f1_seeds"], c["a_minus_b_f1_seeds_ci"][1], round(c["a_minus_b_f1_seed_sd"], 2)
+    ([100.0, 0.0, 100.0], [0.0, 0.0], 57.74)
+    """
+    from scipy import stats
+
+    per = [delta_claims({"a": p, "b": base}, {key: ("a", "b")}, gold, taxonomy, n_boot=n_boot, seed=seed)
+           for p in preds]  # the same resamples for every seed: the first seed's interval is delta_claims' own
+    vals = [c[key] for c in per]
+    out = {f"{key}_seeds": vals, f"{key}_seeds_ci": [c[f"{key}_ci"] for c in per]}
+    k = len(vals)
+    if k >= 2:
+        mean, sd = float(np.mean(vals)), float(np.std(vals, ddof=1))
+        half = float(stats.t.ppf(0.975, k - 1)) * sd / np.sqrt(k)
+        lo, hi = (float(np.sqrt((k - 1) * sd**2 / stats.chi2.ppf(q, k - 1))) for q in (0.975, 0.025))
+        out.update({f"{key}_seed_mean": mean, f"{key}_seed_mean_ci": [mean - half, mean + half],
+                    f"{key}_seed_sd": sd, f"{key}_seed_sd_ci": [lo, hi]})
+    return out
 
 
 # --------------------------------------------------------------------------------------------

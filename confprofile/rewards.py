@@ -26,6 +26,16 @@ The rewards (our reconstruction; the paper names confidence-weighted rewards, no
 - ``format``: the share of attributes that parse to a valid label and confidence.
 - ``calibration``: ``1 - mean_a (c_a - [pred_a == quasi_a])^2`` over the attributes with a quasi
   label, a Brier score of the stated confidence ``c_a`` against agreement with the vote.
+- ``vote_share`` (the EMPO-style baseline): ``sum_a share_a(pred_a) / n_a``, where ``share_a(l)``
+  is the share of the user's rollouts that said ``l`` (column ``vote_share``: ``{attribute:
+  {label: share}}``, counted offline over the rollouts, parse failures in the denominator). No
+  quasi label, no confidence: an answer is worth the share of the student's own answers it
+  agrees with.
+- ``random_match`` (the random-reward control): a seeded coin flip, 1 with probability ``p`` and
+  else 0, per completion (columns ``reward_p`` and ``reward_seed``; the draw's seed derives from
+  ``reward_seed``, trl's step and the completion's place in the batch, so a resumed run draws
+  the same coins). ``confprofile.rl`` sets ``p`` to the mean match reward of the full recipe,
+  so the control has the reward's mean and none of its information.
 
 >>> from confprofile.taxonomy import load_taxonomy
 >>> tax = load_taxonomy()
@@ -44,6 +54,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from confprofile.parsing import Parsed, parse_output
+from confprofile.repro import derive_seed
 from confprofile.taxonomy import Taxonomy
 
 RewardFunc = Callable[..., list[float]]
@@ -108,6 +119,30 @@ def calibration_score(parsed: dict[str, Parsed], quasi: dict) -> float:
     return 1.0 - sum(errs) / len(errs)
 
 
+def share_match(parsed: dict[str, Parsed], shares: dict, n_attributes: int) -> float:
+    """``sum_a share_a(pred_a) / n_attributes``: each attribute is worth the share of the rollouts
+    that gave the same label (0 where it failed to parse or no rollout said it).
+
+    >>> p = {"a": Parsed("x", 0.9, "", True), "b": Parsed("y", 0.5, "", True)}
+    >>> share_match(p, {"a": {"x": 0.75, "z": 0.25}, "b": {"z": 1.0}}, 2)  # (0.75 + 0) / 2
+    0.375
+    """
+    got = sum(float(shares.get(a, {}).get(p.label, 0.0)) for a, p in parsed.items() if p.ok)
+    return got / n_attributes if n_attributes else 0.0
+
+
+def coin_flips(p: Sequence[float], seeds: Sequence[int]) -> list[float]:
+    """One seeded coin per completion: 1.0 with probability ``p[i]``, else 0.0 (the
+    random-reward control). The same seed gives the same coin.
+
+    >>> coin_flips([0.5, 0.5, 0.0, 1.0], [1, 2, 3, 4])
+    [0.0, 1.0, 0.0, 1.0]
+    """
+    import numpy as np
+
+    return [float(np.random.default_rng(s).random() < q) for q, s in zip(p, seeds)]
+
+
 def _make(name: str, taxonomy: Taxonomy) -> RewardFunc:
     n = len(taxonomy)
 
@@ -125,12 +160,20 @@ def _make(name: str, taxonomy: Taxonomy) -> RewardFunc:
     def calib(completions, quasi_label, **_):
         return [calibration_score(p, _json_map(q)) for p, q in zip(_parsed(completions, taxonomy), quasi_label)]
 
-    fn = {"weighted_match": weighted, "exact_match": exact, "format": fmt, "calibration": calib}[name]
+    def share(completions, vote_share, **_):
+        return [share_match(p, _json_map(v), n) for p, v in zip(_parsed(completions, taxonomy), vote_share)]
+
+    def coin(completions, reward_p, reward_seed, trainer_state=None, **_):
+        step = getattr(trainer_state, "global_step", 0)
+        return coin_flips([float(x) for x in reward_p], [derive_seed(int(s), step, i) for i, s in enumerate(reward_seed)])
+
+    fn = {"weighted_match": weighted, "exact_match": exact, "format": fmt, "calibration": calib,
+          "vote_share": share, "random_match": coin}[name]
     fn.__name__ = name  # trl logs rewards under the function's name
     return fn
 
 
-REWARDS = ("weighted_match", "exact_match", "format", "calibration")
+REWARDS = ("weighted_match", "exact_match", "format", "calibration", "vote_share", "random_match")
 """The registered reward names; a parameter file picks them (``rl.rewards``)."""
 
 
@@ -141,7 +184,7 @@ def reward_funcs(names: Sequence[str], taxonomy: Taxonomy) -> list[RewardFunc]:
     >>> reward_funcs(["nope"], load_taxonomy())
     Traceback (most recent call last):
     ...
-    KeyError: "unknown reward 'nope'; known: weighted_match, exact_match, format, calibration"
+    KeyError: "unknown reward 'nope'; known: weighted_match, exact_match, format, calibration, vote_share, random_match"
     """
     for name in names:
         if name not in REWARDS:

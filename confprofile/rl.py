@@ -63,7 +63,9 @@ class Variant:
     ``band``: keep only users inside the difficulty band; ``rule``: how rollouts vote the quasi
     label (``"weighted"`` by stated confidence or ``"majority"``); ``weighted_reward``: weight
     each attribute's reward by its quasi label's confidence (else 1); ``stage1``: the stage-1
-    pseudo-label joins the vote (worth ``rl_stage1_votes`` rollouts; TTRL has no stage 1).
+    pseudo-label joins the vote (worth ``rl_stage1_votes`` rollouts; TTRL has no stage 1);
+    ``reward``: the match reward (``confprofile.rewards``) that stands in for ``weighted_match``
+    in the profile's ``rl_rewards`` (the other rewards, e.g. ``format``, are every variant's).
     """
 
     name: str
@@ -71,6 +73,7 @@ class Variant:
     rule: str
     weighted_reward: bool
     stage1: bool
+    reward: str = "weighted_match"
 
 
 VARIANTS = (
@@ -79,9 +82,16 @@ VARIANTS = (
     Variant("no_filter", band=False, rule="weighted", weighted_reward=True, stage1=True),
     Variant("majority_quasi_gt", band=True, rule="majority", weighted_reward=True, stage1=True),
     Variant("unweighted_reward", band=True, rule="weighted", weighted_reward=False, stage1=True),
+    Variant("vote_share", band=True, rule="majority", weighted_reward=False, stage1=False, reward="vote_share"),
+    Variant("random_reward", band=True, rule="weighted", weighted_reward=True, stage1=True, reward="random_match"),
 )
 """Conf-Profile's RL, TTRL's (majority vote over the rollouts alone, no filter, unweighted exact
-match), and the full recipe with each use of confidence removed in turn. Every variant gets the
+match), the full recipe with each use of confidence removed in turn, and two references:
+``vote_share`` (EMPO-style: each answer rewarded by the share of the user's rollouts that agree
+with it, per attribute; users filtered by the same band, on the rollouts' own consensus, the
+winning share, our stand-in for EMPO's semantic-entropy band) and ``random_reward`` (the full
+recipe's users and band with its match reward replaced by a seeded coin of the same mean,
+``match_reward_mean``: a gain that the coin also gets is not the vote's). Every variant gets the
 same steps, prompts per step and completions per prompt."""
 
 
@@ -89,7 +99,7 @@ def variant(name: str) -> Variant:
     """The variant called ``name``.
 
     >>> variant("ttrl")
-    Variant(name='ttrl', band=False, rule='majority', weighted_reward=False, stage1=False)
+    Variant(name='ttrl', band=False, rule='majority', weighted_reward=False, stage1=False, reward='weighted_match')
     """
     for v in VARIANTS:
         if v.name == name:
@@ -231,6 +241,55 @@ def grpo_rows(prompts: Mapping[str, object], quasi: pd.DataFrame, users: Sequenc
     return rows
 
 
+def vote_shares(rollouts: pd.DataFrame) -> pd.DataFrame:
+    """Per user, attribute and label said: ``share``, the share of the user's rollouts (parse
+    failures included) that said it; what the ``vote_share`` reward pays.
+
+    >>> r = rollout_table(["u"], [['{"gender": {"label": "male", "confidence": 0.9}}', 'oops',
+    ...                            '{"gender": {"label": "male", "confidence": 0.4}}']], _toy_taxonomy())
+    >>> vote_shares(r).round(4).to_dict("records")
+    [{'user_id': 'u', 'attribute': 'gender', 'label': 'male', 'share': 0.6667}]
+    """
+    n = rollouts.groupby(voting.KEYS)["sample"].nunique().rename("_n")
+    valid = rollouts[rollouts["ok"].astype(bool)]
+    said = valid.groupby(voting.KEYS + ["label"]).size().rename("_k").reset_index().join(n, on=voting.KEYS)
+    return said.assign(share=said["_k"] / said["_n"]).drop(columns=["_k", "_n"])
+
+
+def match_reward_mean(rollouts: pd.DataFrame, quasi: pd.DataFrame, users: Sequence[str], weighted: bool,
+                      n_attributes: int) -> float:
+    """The mean ``weighted_match`` reward (``exact_match`` when not ``weighted``) of the rollouts of
+    ``users`` against ``quasi``: the random-reward control's coin is set to this mean.
+
+    >>> r = rollout_table(["u"], [['{"gender": {"label": "male", "confidence": 0.9}}', 'oops']], _toy_taxonomy())
+    >>> q = pd.DataFrame({"user_id": ["u"], "attribute": ["gender"], "label": ["male"], "confidence": [0.5]})
+    >>> match_reward_mean(r, q, ["u"], weighted=True, n_attributes=2)  # (0.5 / 2 + 0) / 2 rollouts
+    0.125
+    """
+    r = rollouts[rollouts["user_id"].isin(set(users))]
+    answers = r[voting.KEYS[:1] + ["sample"]].drop_duplicates()
+    if answers.empty:
+        return 0.0
+    q = quasi[quasi["label"].notna()][voting.KEYS + ["label", "confidence"]]
+    hit = r[r["ok"].astype(bool)].merge(q, on=voting.KEYS + ["label"], suffixes=("", "_quasi"))
+    w = hit["confidence_quasi"].fillna(0.0) if weighted else pd.Series(1.0, index=hit.index)
+    return float(w.sum() / n_attributes / len(answers))
+
+
+def variant_rewards(v: Variant, names: Sequence[str]) -> list[str]:
+    """The reward names a variant trains with: the profile's ``rl_rewards`` with its match reward
+    (``weighted_match`` or ``exact_match``) replaced by the variant's.
+
+    >>> variant_rewards(variant("vote_share"), ["weighted_match", "format"])
+    ['vote_share', 'format']
+    """
+    match = [n for n in names if n in ("weighted_match", "exact_match")]
+    if not match:
+        raise ValueError(f"rl_rewards {list(names)} has no match reward (weighted_match or exact_match) "
+                         f"for variant {v.name!r} to replace")
+    return [v.reward if n == match[0] else n for n in names]
+
+
 def variant_votes(v: Variant, rollouts: pd.DataFrame, stage1: Sequence[Mapping], stage1_votes: float,
                   band_low: float, band_high: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A variant's quasi ground truth (``quasi_ground_truth`` by its rule, with the stage-1
@@ -240,13 +299,28 @@ def variant_votes(v: Variant, rollouts: pd.DataFrame, stage1: Sequence[Mapping],
 
 
 def variant_rows(v: Variant, prompts: Mapping[str, object], quasi: pd.DataFrame, band: pd.DataFrame,
-                 users: Sequence[str]) -> list[dict]:
+                 users: Sequence[str], rollouts: pd.DataFrame | None = None, seed: int = 0,
+                 reward_p: float | None = None) -> list[dict]:
     """The training rows of a variant: its quasi labels, its band (or every user in ``users``),
-    its reward weights."""
+    its reward weights; for ``vote_share`` the rollouts' shares (``vote_shares`` of ``rollouts``),
+    for ``random_match`` the coin's mean ``reward_p`` and a seed per user derived from ``seed``."""
     keep = set(users)
     if v.band:
         keep &= set(band.loc[band["status"] == "kept", "user_id"])
-    return grpo_rows(prompts, quasi, [u for u in users if u in keep], weighted=v.weighted_reward)
+    rows = grpo_rows(prompts, quasi, [u for u in users if u in keep], weighted=v.weighted_reward)
+    if v.reward == "vote_share":
+        if rollouts is None:
+            raise ValueError("the vote_share reward needs the rollouts")
+        shares = {}
+        for (u, a), g in vote_shares(rollouts).groupby(voting.KEYS, sort=True):
+            shares.setdefault(u, {})[a] = {lab: round(float(x), 6) for lab, x in zip(g["label"], g["share"])}
+        rows = [{**r, "vote_share": json.dumps(shares.get(r["user_id"], {}), sort_keys=True)} for r in rows]
+    if v.reward == "random_match":
+        if reward_p is None:
+            raise ValueError("the random_match reward needs its mean (reward_p)")
+        rows = [{**r, "reward_p": float(reward_p), "reward_seed": derive_seed(seed, "random_reward", r["user_id"])}
+                for r in rows]
+    return rows
 
 
 checkpoints = saved
@@ -375,3 +449,12 @@ def train_grpo(model_path: str | Path, rows: Sequence[dict], taxonomy: Taxonomy,
     write_text(history_file, json.dumps(history, sort_keys=True, indent=1) + "\n")
     return {"log_history": history, "reused": False, "path": str(final),
             "resumed_from": last.name if last else None, "train_runtime": total["train_runtime"]}
+
+
+if __name__ == "__main__":  # python -m confprofile.rl --profile cpu --trials (confprofile.rl_runs.main)
+    import sys
+
+    from confprofile.errors import run_cli
+    from confprofile.rl_runs import main
+
+    sys.exit(run_cli(main))

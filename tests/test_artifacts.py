@@ -23,7 +23,7 @@ from confprofile.repro import rounded
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SAVERS = {"figures": "save_figure", "tables": "save_table"}
-COMMAND_RESULTS = {"04_sft_trials": "python -m confprofile.sft --trials"}
+COMMAND_RESULTS = {"04_sft_trials": "python -m confprofile.sft --trials", "05_rl_trials": "python -m confprofile.rl --trials"}
 """Results files a command writes (through the same ``repro.save_results``), not a notebook: the
 label-free trials that chose a profile's values, which notebook 04 then reads."""
 
@@ -197,11 +197,11 @@ def test_the_checks_catch_artifacts_no_notebook_produces(tmp_root):
     assert flagged == files[1:3] + files[4:]
 
 
-def trials_disagree(root: Path, profile: str) -> list[str]:
+def trials_disagree(root: Path, profile: str, name: str = "04_sft_trials") -> list[str]:
     """Why a profile's committed trials file does not back its values: the trials were run with
     another grid, pool split or seed than the profile file now states, or a value the profile
     states differs from the one its trials chose."""
-    path = root / "results" / profile / "04_sft_trials.json"
+    path = root / "results" / profile / f"{name}.json"
     saved = json.loads(path.read_text(encoding="utf-8"))
     values = yaml.safe_load((root / "notebooks" / "params" / f"{profile}.yaml").read_text(encoding="utf-8"))
     problems = [f"{path.name}: run with {k}={v!r}, the profile says {rounded(values.get(k))!r}"
@@ -211,11 +211,12 @@ def trials_disagree(root: Path, profile: str) -> list[str]:
     return problems
 
 
+@pytest.mark.parametrize("name", sorted(COMMAND_RESULTS))
 @pytest.mark.parametrize("profile", PROFILES)
-def test_committed_trials_back_the_profile_values(profile):
-    if f"results/{profile}/04_sft_trials.json" not in COMMITTED:
-        pytest.skip(f"no committed trials at {profile}")
-    assert trials_disagree(REPO, profile) == []
+def test_committed_trials_back_the_profile_values(profile, name):
+    if f"results/{profile}/{name}.json" not in COMMITTED:
+        pytest.skip(f"no committed {name} at {profile}")
+    assert trials_disagree(REPO, profile, name) == []
 
 
 def test_the_trials_check_catches_a_value_the_trials_did_not_choose(tmp_root):

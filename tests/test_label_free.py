@@ -18,8 +18,8 @@ from confprofile.taxonomy import load_taxonomy
 PKG = Path(__file__).resolve().parent.parent / "confprofile"
 LABEL_FREE = sorted((PKG / "teachers").glob("*.py")) + [
     PKG / f"{m}.py" for m in ("prompts", "parsing", "synthesis", "voting", "calibration", "aggregation", "vote", "monitor",
-                              "sft", "student", "classical", "choices", "splits", "rl", "rewards", "annotations")]
-FORBIDDEN = ("confprofile.evaluate", "confprofile.bench")
+                              "sft", "student", "classical", "choices", "splits", "rl", "rl_runs", "rewards", "annotations")]
+FORBIDDEN = ("confprofile.evaluate", "confprofile.bench", "confprofile.rule_study")  # rule_study keeps true labels
 
 
 def _imports(tree: ast.AST) -> list[str]:

@@ -45,7 +45,8 @@ def test_ttrl_votes_from_rollouts_alone_and_the_full_recipe_with_stage1():
     label = {name: rl.variant_votes(rl.variant(name), r, s1, 2.0, 0.5, 0.97)[0].set_index("attribute").loc["gender", "label"]
              for name in ("ttrl", "conf_profile", "majority_quasi_gt")}
     assert label == {"ttrl": "male", "conf_profile": "female", "majority_quasi_gt": "female"}
-    assert not rl.variant("ttrl").stage1 and all(v.stage1 for v in rl.VARIANTS if v.name != "ttrl")
+    baselines = ("ttrl", "vote_share")  # the student's own rollouts alone, as published
+    assert not any(rl.variant(n).stage1 for n in baselines) and all(v.stage1 for v in rl.VARIANTS if v.name not in baselines)
     q, band = rl.variant_votes(rl.variant("no_filter"), r, s1, 2.0, 0.5, 0.97)
     rows = rl.variant_rows(rl.variant("no_filter"), {"u": "P"}, q, band.assign(status="noise"), ["u"])
     assert len(rows) == 1  # no band: every user is kept whatever its consensus
@@ -219,3 +220,44 @@ def test_a_checkpoint_cut_short_is_skipped_and_totals_span_the_segments(tiny_mod
     assert (partial / ".complete").is_file() and list(rl.checkpoints(run)) == [2, 4]  # saved again, whole
     assert rl.train_grpo(tiny_model, rows, TAX, ["format"], run, max_steps=4, **GRPO_KW)["train_runtime"] == \
         summary["train_runtime"]
+
+
+def test_vote_share_reward_on_a_hand_made_group_equals_the_hand_count():
+    """Four rollouts of one user: gender female, female, male, (parse failure); age 25_34 twice, 35_44 once."""
+    group = [_answer(gender=("female", 0.9), age=("25_34", 0.5)), _answer(gender=("female", 0.6), age=("25_34", 0.7)),
+             _answer(gender=("male", 0.8), age=("35_44", 0.4)), "not an answer"]
+    table = rl.rollout_table(["u"] * 1, [group], TAX)
+    rows = rl.variant_rows(rl.variant("vote_share"), {"u": "P"}, rl.quasi_ground_truth(table, "majority"),
+                           rl.difficulty_band(rl.quasi_ground_truth(table, "majority"), 0.0, 1.01), ["u"], table)
+    shares = json.loads(rows[0]["vote_share"])
+    assert shares == {"gender": {"female": 0.5, "male": 0.25}, "age": {"25_34": 0.5, "35_44": 0.25}}
+    fn = rewards.reward_funcs(["vote_share"], TAX)[0]
+    got = fn(group, vote_share=[rows[0]["vote_share"]] * 4)
+    n = len(TAX)  # each answer earns the shares of its two labels, over the taxonomy's attributes
+    assert got == pytest.approx([(0.5 + 0.5) / n, (0.5 + 0.5) / n, (0.25 + 0.25) / n, 0.0])
+
+
+def test_random_reward_control_has_the_stated_mean_and_is_seeded():
+    """The coin's mean is the full recipe's mean match reward over the rollouts (hand count below),
+    and over many draws the control pays that mean, within sampling error; the same seed, step and
+    place give the same coin (a resumed run draws alike)."""
+    group = [_answer(gender=("female", 0.9)), _answer(gender=("male", 0.8)), "oops"]
+    table = rl.rollout_table(["u"], [group], TAX)
+    quasi = rl.quasi_ground_truth(table, "weighted")  # female: 0.9 of 1.7
+    w = quasi.loc[quasi["attribute"] == "gender", "confidence"].item()
+    p = rl.match_reward_mean(table, quasi, ["u"], weighted=True, n_attributes=len(TAX))
+    assert p == pytest.approx(w / len(TAX) / 3)  # one of three rollouts matches, worth w / n_attributes
+    rows = rl.variant_rows(rl.variant("random_reward"), {"u": "P"}, quasi, rl.difficulty_band(quasi, 0.0, 1.01), ["u"],
+                           seed=0, reward_p=0.3)
+    fn = rewards.reward_funcs(["random_match"], TAX)[0]
+    n = 20000
+    draws = fn(["x"] * n, reward_p=[rows[0]["reward_p"]] * n, reward_seed=[rows[0]["reward_seed"]] * n)
+    assert set(draws) == {0.0, 1.0}
+    assert abs(np.mean(draws) - 0.3) < 4 * np.sqrt(0.3 * 0.7 / n)
+    assert draws[:50] == fn(["x"] * 50, reward_p=[0.3] * 50, reward_seed=[rows[0]["reward_seed"]] * 50)
+
+    class State:
+        global_step = 7
+
+    assert draws[:50] != fn(["x"] * 50, reward_p=[0.3] * 50, reward_seed=[rows[0]["reward_seed"]] * 50,
+                            trainer_state=State())
