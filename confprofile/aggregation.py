@@ -4,7 +4,8 @@ The field's standard answer to "combine noisy annotators without labels" is Dawi
 and its relatives: latent-class models that learn each annotator's confusions from the
 annotations alone. ``Aggregator`` wraps one of crowd-kit's models so it is a row of notebook
 03's vote table beside the ``voting.VoteRule`` s, on the same annotations, and can be chosen by
-the same label-free rule (``voting.heldout_agreement``): it is called like a rule,
+the same label-free score (``reliability_weighted_agreement``, ``vote.label_free``'s chooser): it
+is called like a rule,
 ``aggregator(ann) -> vote table``, and ``aggregator.scores(ann)`` is a score table in
 ``voting.vote_scores``'s format, so calibration treats it like any vote.
 
@@ -170,7 +171,7 @@ def agreement_table(ann: pd.DataFrame, aggregator: Aggregator, holdout: str = "s
 
 # --------------------------------------------------------------------------------------------
 # teacher reliability and label-free criteria for choosing a rule among teachers of mixed quality
-# (measured beside ``voting.heldout_agreement``, which chooses; none of these choose)
+# (``confprofile.rule_study`` measures them; ``reliability_weighted_agreement`` chooses in ``vote.label_free``)
 
 
 def teacher_skills(ann: pd.DataFrame, method: str = "DawidSkene", kwargs: Mapping | None = None) -> pd.DataFrame:
@@ -234,8 +235,8 @@ def reliability_weighted_agreement(table: pd.DataFrame, skills: pd.DataFrame) ->
     (``voting.heldout_table``): its agreement rate, weighted by ``teacher_weights_from_skills``
     (its estimated accuracy above chance, ``teacher_skills``); the weighted mean over them. Under the
     one-coin model each rate is affine in the rule's accuracy with that weight as slope, so
-    this is the least noisy such combination; equal weights (today's chooser) let many
-    near-chance teachers drown the few that can tell rules apart.
+    this is the least noisy such combination; equal weights (``voting.heldout_agreement``, the
+    chooser before issue 24) let many near-chance teachers drown the few that can tell rules apart.
 
     >>> table = pd.DataFrame({"teacher": ["strong", "weak"], "attribute": ["g", "g"], "agree": [9, 3], "n": [10, 10]})
     >>> skills = pd.DataFrame({"teacher": ["strong", "weak"], "attribute": ["g", "g"], "skill": [0.9, 0.3], "k": [4, 4]})

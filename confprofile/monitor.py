@@ -337,15 +337,16 @@ def teacher_share_warnings(answered: dict[str, float], ratio: float = UNEQUAL_SH
             "much as any other teacher" for t, s in answered.items() if s < ratio * median]
 
 
-def near_tie_warning(chosen: str, runner_up: str | None, gap: float, gap_se: float) -> list[str]:
+def near_tie_warning(chosen: str, runner_up: str | None, gap: float, gap_se: float,
+                     score: str = "held-out teacher agreement") -> list[str]:
     """A sentence when the chosen vote rule leads the next distinct one by less than the
-    standard error of that lead (``voting.rule_margin``), else nothing.
+    standard error of that lead (``voting.rule_margin``) in ``score``, else nothing.
 
     >>> print(*near_tie_warning("weighted (none)", "majority vote", 0.002, 0.005))
     vote rule: 'weighted (none)' leads 'majority vote' by 0.0020 in held-out teacher agreement, less than the standard error of that lead (0.0050, bootstrap over users): the label-free score cannot separate them, and another sample of users could choose the other
     """
     if runner_up is None or not gap < gap_se:
         return []
-    return [f"vote rule: '{chosen}' leads '{runner_up}' by {gap:.4f} in held-out teacher agreement, less than the "
+    return [f"vote rule: '{chosen}' leads '{runner_up}' by {gap:.4f} in {score}, less than the "
             f"standard error of that lead ({gap_se:.4f}, bootstrap over users): the label-free score cannot separate "
             "them, and another sample of users could choose the other"]

@@ -23,8 +23,9 @@ Label sources (the ablation), each computed label-free from the annotation table
 - ``weighted``: the confidence-weighted vote with label-free teacher weights, uncalibrated
   (notebook 03's chosen rule on the built-in benchmark), every voted pair kept.
 - ``majority``: ``voting.majority_vote`` over every teacher sample.
-- ``best_single``: the teacher whose answers agree most often with the other teachers' vote
-  (``best_teacher``; no labels), its own samples combined by majority (self-consistency).
+- ``best_single``: the teacher with the most right answers per pair as Dawid-Skene estimates
+  them (``voting.most_reliable_teacher``; no labels), its own samples combined by majority
+  (self-consistency).
 
 Training: ``trl.SFTTrainer`` on prompt-completion pairs; loss on prompt and completion for a
 student trained from scratch (it must learn the language of the records too), completion-only
@@ -143,23 +144,6 @@ def sft_examples(recs: Sequence[dict], pseudo: Sequence[dict], taxonomy: Taxonom
 # label sources
 
 
-def best_teacher(ann_pool: pd.DataFrame) -> str:
-    """The teacher whose answers agree most often with the others' weighted vote on the pool
-    (no labels): ``voting.teacher_reliability`` (agreement per answer) times the share of its
-    samples that answer at all, so a teacher is not chosen for abstaining where it is unsure.
-
-    >>> ann = pd.DataFrame({"user_id": ["u1"] * 3 + ["u2"] * 3, "attribute": ["age"] * 6,
-    ...                     "teacher": ["a", "b", "c"] * 2, "confidence": [0.8] * 6,
-    ...                     "label": ["x", "x", "unknown", "y", "y", "y"]})
-    >>> best_teacher(ann)  # c agrees whenever it answers, but answers half the time
-    'a'
-    """
-    r = voting.teacher_reliability(ann_pool, norm=WEIGHTED_RULE["norm"])
-    answered = voting.valid_votes(ann_pool).groupby("teacher").size() / ann_pool.groupby("teacher").size()
-    score = (r * answered.reindex(r.index).fillna(0.0)).sort_index()
-    return str(score.sort_values(ascending=False, kind="mergesort").index[0])
-
-
 def source_votes(ann_pool: pd.DataFrame, ann: pd.DataFrame, source: str, coverage: float,
                  prior_strength: float) -> pd.DataFrame:
     """The vote table (``voting.VOTE_COLUMNS``) of ``ann`` under a label source; everything that
@@ -167,7 +151,7 @@ def source_votes(ann_pool: pd.DataFrame, ann: pd.DataFrame, source: str, coverag
     ``ann_pool``, so a test split is labelled by the pool's rule. Both tables should hold the
     same teachers (``monitor.complete_teachers``)."""
     if source == "best_single":
-        t = best_teacher(ann_pool)
+        t = voting.most_reliable_teacher(ann_pool)
         return voting.majority_vote(ann[ann["teacher"] == t])
     if source == "majority":
         return voting.majority_vote(ann)

@@ -10,7 +10,15 @@ writes ``runs/<p>/pseudo_labels/pool.jsonl`` (the input of distillation) and, wh
 split was annotated, ``runs/<p>/pseudo_labels/test.jsonl`` (the same rule, for
 ``python -m confprofile.evaluate``). It reads no labels: tests/test_label_free.py checks.
 
-The choices, all without labels: the vote rule that a held-out teacher agrees with most; then the
+The choices, all without labels: the vote rule whose votes of the other teachers a held-out
+teacher agrees with most, every teacher counted once (``voting.heldout_agreement``;
+``CRITERION``). Beside it each rule's reliability-weighted agreement is printed
+(``aggregation.reliability_weighted_agreement``: each held-out teacher counted by how far above
+chance Dawid-Skene estimates it to be), the candidate chooser: where many weak teachers lean to one
+label, counting every teacher once chooses the rule that leans with them, and notebook 03's study
+(``confprofile.rule_study``) measures both criteria on simulated mixes. Switching the chooser
+changes the cpu benchmark's pick (to Dawid-Skene, within its interval of today's), so it waits
+for a stop that can regenerate 03-06 and 04's trials. Then the
 calibration (``choose_calibration``): among every candidate, the one whose kept pool labels are
 most balanced, but only if it keeps every kept label share within ``max_share_shift`` of the
 uncalibrated vote's; candidates with identical kept labels are one choice (reported, and the
@@ -18,7 +26,7 @@ uncalibrated vote wins a tie). Health checks (``confprofile.monitor``) warn, nam
 attribute, where teachers agree near chance, agree less often than their stated confidences
 require (``monitor.confidence_floor``), or a calibration would move a label share far from the
 vote's; and, about the rule choice itself, where the chosen rule leads the next by less than the
-standard error of that lead (``voting.rule_margin``: every rule's score is printed, sorted) or
+standard error of that lead (``voting.rule_margin``: every rule's scores are printed, sorted) or
 a teacher answered under half the teachers' median share of pairs (``monitor.answered_shares``).
 """
 
@@ -38,6 +46,10 @@ from confprofile.params import load_params
 from confprofile.taxonomy import Taxonomy, load_taxonomy
 
 
+CRITERION = "held-out teacher agreement"  # the rule chooser's score, as printed
+ALTERNATIVE = "reliability-weighted held-out agreement"  # printed beside it (notebook 03's study)
+
+
 class NotEnoughTeachersError(ConfProfileError, ValueError):
     """A vote needs two or more teachers (one line through ``run_cli``)."""
 
@@ -47,8 +59,8 @@ class LabelFree:
     """Everything notebook 03 decides without labels (names as in the notebook)."""
 
     rules: dict[str, voting.VoteRule]
-    agreement: dict[str, float]  # held-out teacher agreement per rule (pool)
-    chosen: str
+    agreement: dict[str, float]  # held-out teacher agreement per rule, every teacher once (pool; the chooser)
+    chosen: str  # the rule with the best score (the chooser: CRITERION)
     pool_weights: dict[str, object]
     candidates: dict[str, Candidate]
     balance: dict[str, float]  # balance of the kept pool labels per candidate name
@@ -61,10 +73,13 @@ class LabelFree:
     shifts_from_teachers: dict[str, dict[str, float]] = field(default_factory=dict)  # as shifts, from teacher_shares
     identical: list[list[str]] = field(default_factory=list)  # groups of candidate names with identical kept labels
     confidence_floor: dict[str, dict] = field(default_factory=dict)  # monitor.confidence_floor per attribute (pool)
-    agreement_se: dict[str, float] = field(default_factory=dict)  # bootstrap standard error over pool users, per rule
-    runner_up: str | None = None  # the best rule whose held-out votes differ from the chosen's (voting.rule_margin)
-    agreement_gap: float = float("nan")  # chosen minus runner-up agreement
-    agreement_gap_se: float = float("nan")  # standard error of that paired difference (bootstrap over users)
+    score: dict[str, float] = field(default_factory=dict)  # the chooser's score per rule (CRITERION, pool)
+    score_se: dict[str, float] = field(default_factory=dict)  # its bootstrap standard error over pool users, per rule
+    runner_up: str | None = None  # the best-scored rule whose held-out votes differ from the chosen's (voting.rule_margin)
+    score_gap: float = float("nan")  # chosen minus runner-up score
+    score_gap_se: float = float("nan")  # standard error of that paired difference (bootstrap over users)
+    teacher_weights: dict[str, dict[str, float]] = field(default_factory=dict)  # attribute -> teacher -> ALTERNATIVE's weight
+    reliability: dict[str, float] = field(default_factory=dict)  # ALTERNATIVE per rule (pool), printed beside the score
     answered: dict[str, float] = field(default_factory=dict)  # monitor.answered_shares per teacher (pool)
 
 
@@ -106,8 +121,9 @@ def label_free(ann: Mapping[str, pd.DataFrame], taxonomy: Taxonomy, *, vote_temp
                max_share_shift: float) -> LabelFree:
     """Choose a vote rule and a calibration on the pool (every split in ``ann`` gets the votes).
     The candidates are the vote rules (``voting.standard_rules``) and the crowd-kit
-    ``aggregators`` (``aggregation.aggregators``: model name -> kwargs), chosen by one rule.
-    Fewer than two teachers in the pool is a ``NotEnoughTeachersError``."""
+    ``aggregators`` (``aggregation.aggregators``: model name -> kwargs), chosen by one score,
+    ``CRITERION`` (``choose_rule``). Fewer than two teachers in the pool is a
+    ``NotEnoughTeachersError``."""
     teachers = sorted(map(str, ann["pool"]["teacher"].dropna().unique()))
     if len(teachers) < 2:
         raise NotEnoughTeachersError(
@@ -117,8 +133,11 @@ def label_free(ann: Mapping[str, pd.DataFrame], taxonomy: Taxonomy, *, vote_temp
     rules = {**voting.standard_rules(vote_temperatures), **aggregation.aggregators(aggregators)}
     heldout = {name: voting.heldout_table(ann["pool"], rule) for name, rule in rules.items()}
     agreement = {name: voting.agreement_from_table(t) for name, t in heldout.items()}  # = voting.heldout_agreement
-    chosen = max(agreement, key=agreement.get)
-    margin = voting.rule_margin(agreement, voting.heldout_bootstrap(heldout), chosen)  # reported, never the chooser
+    weights = aggregation.teacher_weights_from_skills(aggregation.teacher_skills(ann["pool"]))
+    reliability = {name: aggregation.reliability_weighted_agreement(t, weights) for name, t in heldout.items()}
+    score = agreement  # the chooser (CRITERION)
+    chosen = choose_rule(score, reliability)
+    margin = voting.rule_margin(score, voting.heldout_bootstrap(heldout), chosen)  # reported
     answered = monitor.answered_shares(ann["pool"])
     # teacher weights are fitted once on the pool and used unchanged on the other splits
     pool_weights = {name: rule.fit_weights(ann["pool"]) for name, rule in rules.items()}
@@ -135,7 +154,7 @@ def label_free(ann: Mapping[str, pd.DataFrame], taxonomy: Taxonomy, *, vote_temp
     alpha = monitor.teacher_agreement(ann["pool"], taxonomy)
     floor = monitor.confidence_floor(ann["pool"], taxonomy)
     warnings = monitor.health_warnings(alpha, floor=floor)
-    warnings += monitor.near_tie_warning(chosen, margin["runner_up"], margin["gap"], margin["gap_se"])
+    warnings += monitor.near_tie_warning(chosen, margin["runner_up"], margin["gap"], margin["gap_se"], score=CRITERION)
     warnings += monitor.teacher_share_warnings(answered)
     for c in candidates.values():
         what = f"'{c.name}'" + ("" if c is final else " (so not chosen)")
@@ -145,17 +164,38 @@ def label_free(ann: Mapping[str, pd.DataFrame], taxonomy: Taxonomy, *, vote_temp
                      warnings, vote_shares=voted,
                      shifts_from_teachers={name: monitor.share_shift(k, said) for name, k in kept.items()},
                      identical=calibration.identical_candidates(candidates), confidence_floor=floor,
-                     agreement_se=margin["se"], runner_up=margin["runner_up"], agreement_gap=margin["gap"],
-                     agreement_gap_se=margin["gap_se"], answered=answered)
+                     score=score, score_se=margin["se"], runner_up=margin["runner_up"], score_gap=margin["gap"],
+                     score_gap_se=margin["gap_se"], answered=answered, reliability=reliability,
+                     teacher_weights={a: dict(zip(g["teacher"].astype(str), g["weight"].round(4)))
+                                      for a, g in weights.groupby("attribute", sort=True)})
+
+
+def choose_rule(score: Mapping[str, float], agreement: Mapping[str, float]) -> str:
+    """The rule with the highest ``score`` (``CRITERION``); a tie, or no finite score, goes to
+    the higher second score ``agreement`` (``ALTERNATIVE``), then to the rule listed first.
+
+    >>> choose_rule({"a": 0.7, "b": 0.8, "c": 0.8}, {"a": 0.9, "b": 0.5, "c": 0.6})
+    'c'
+    >>> choose_rule({"a": float("nan"), "b": float("nan")}, {"a": 0.5, "b": 0.6})
+    'b'
+    """
+    def key(n):
+        s, a = score.get(n, float("nan")), agreement.get(n, float("nan"))
+        return (s if s == s else float("-inf"), a if a == a else float("-inf"))
+    best = key(max(score, key=key))
+    return next(n for n in score if key(n) == best)
 
 
 def rule_scores(lf: LabelFree) -> list[str]:
     """The vote rules' label-free scores as printed lines, best first, the chosen one marked:
-    ``* 0.6123 ± 0.0081  weighted (none)`` (held-out teacher agreement ± its bootstrap standard
-    error over users), so a near-tie is visible beside the choice."""
-    order = sorted(lf.agreement, key=lambda n: (not lf.agreement[n] == lf.agreement[n], -lf.agreement[n]))
-    return [f"{'*' if n == lf.chosen else ' '} {lf.agreement[n]:.4f} ± {lf.agreement_se.get(n, float('nan')):.4f}  {n}"
-            for n in order]
+    ``* 0.6123 ± 0.0081  0.5987  weighted (none)`` (the chooser's score, ``CRITERION``, ± its
+    bootstrap standard error over users; then ``ALTERNATIVE``), so a near-tie, and where the
+    other criterion would choose, is visible beside the choice."""
+    def sort_key(n):
+        s = lf.score[n]
+        return (not s == s, -s if s == s else 0.0)
+    return [f"{'*' if n == lf.chosen else ' '} {lf.score[n]:.4f} ± {lf.score_se.get(n, float('nan')):.4f}  "
+            f"{lf.reliability.get(n, float('nan')):.4f}  {n}" for n in sorted(lf.score, key=sort_key)]
 
 
 def pseudo_labels(ann: pd.DataFrame, votes: pd.DataFrame) -> list[dict]:
@@ -190,10 +230,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     coverage=p["coverage"],
                     prior_strength=p["prior_strength"], max_share_shift=p["max_share_shift"])
     print(f"teachers: {', '.join(full)}; rule: {lf.chosen}; calibration: {lf.final.name}")
-    print("vote rules by held-out teacher agreement (pool; ± bootstrap standard error over users; * chosen):")
+    print(f"vote rules by {CRITERION} (pool; ± bootstrap standard error over users; then {ALTERNATIVE}; "
+          "* chosen):")
     print("\n".join(f"  {line}" for line in rule_scores(lf)))
     if lf.runner_up is not None:
-        print(f"lead over the runner-up '{lf.runner_up}': {lf.agreement_gap:.4f} (standard error {lf.agreement_gap_se:.4f})")
+        print(f"lead over the runner-up '{lf.runner_up}': {lf.score_gap:.4f} (standard error {lf.score_gap_se:.4f})")
     print("answered share of (user, attribute) pairs per teacher (pool): "
           + ", ".join(f"{t} {v:.0%}" for t, v in lf.answered.items()))
     print("teacher agreement (Krippendorff alpha, pool): "

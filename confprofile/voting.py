@@ -14,9 +14,10 @@ them raises accuracy. Three families, all built on one soft score table (``vote_
 - optional per-teacher weights, estimated without labels by ``teacher_reliability``.
 
 A ``VoteRule`` names one such vote (normalisation, softmax temperature, teacher weights) so a
-recipe can list rules, choose one without labels (``heldout_agreement``) and apply it with
-``vote_by_rule``. The module is longer than most (about a third doctests): the score table,
-the decision and its tie-breaks, the rules and the pseudo-label records are read together.
+recipe can list rules, score them without labels (``heldout_table``, read by
+``vote.label_free``'s chooser) and apply one with ``vote_by_rule``. The module is longer than
+most (about a third doctests): the score table, the decision and its tie-breaks, the rules and
+the pseudo-label records are read together.
 
 Rules shared by every function here (our choices; the paper gives only the natural form):
 - A sample votes when its label is a string other than ``"unknown"`` (abstention) and, if the
@@ -622,15 +623,25 @@ def heldout_agreement(ann: pd.DataFrame, vote: Callable[[pd.DataFrame], pd.DataF
     return agreement_from_table(heldout_table(ann, vote))
 
 
-def heldout_bootstrap(tables: Mapping[str, pd.DataFrame], n_boot: int = 200, seed: int = 0) -> dict[str, np.ndarray]:
+def heldout_bootstrap(tables: Mapping[str, pd.DataFrame], n_boot: int = 200, seed: int = 0,
+                      weights: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
     """``agreement_from_table`` of each rule's ``heldout_table`` on ``n_boot`` resamples of the
     users (with replacement; the same resamples for every rule, so differences are paired).
+    With ``weights`` (columns ``teacher, attribute, weight``, e.g.
+    ``aggregation.teacher_weights_from_skills``): the mean of the per-(teacher, attribute)
+    rates weighted by them instead (``aggregation.reliability_weighted_agreement`` resampled;
+    the weights stay those fitted on all users).
 
     >>> t = pd.DataFrame({"teacher": ["a", "a"], "user_id": ["u", "v"], "attribute": ["g", "g"],
     ...                   "agree": [1, 0], "n": [1, 1]})
     >>> b = heldout_bootstrap({"r": t}, n_boot=400)["r"]
     >>> round(float(b.mean()), 1), round(float(b.std()), 1)  # a fair coin of two users: 0, 0.5 or 1
     (0.5, 0.4)
+    >>> t2 = pd.concat([t, t.assign(teacher="b", agree=[1, 1])])  # b always agrees, and weighs 3 times a
+    >>> w = pd.DataFrame({"teacher": ["a", "b"], "attribute": ["g", "g"], "weight": [1.0, 3.0]})
+    >>> b = heldout_bootstrap({"r": t2}, n_boot=400, weights=w)["r"]  # (a's 0, 0.5 or 1 + 3 x 1) / 4
+    >>> sorted(set(b.round(3).tolist()))
+    [0.75, 0.875, 1.0]
     """
     from confprofile.repro import rng
 
@@ -641,17 +652,30 @@ def heldout_bootstrap(tables: Mapping[str, pd.DataFrame], n_boot: int = 200, see
     index = {u: i for i, u in enumerate(users)}
     w = rng(seed, "heldout_bootstrap").multinomial(len(users), np.full(len(users), 1.0 / len(users)), size=n_boot)
     w = w.astype(float)  # n_boot x users: how often each user is drawn
+    by = ["teacher"] if weights is None else ["teacher", "attribute"]
+    weight = {} if weights is None else {(str(r.teacher), str(r.attribute)): float(r.weight)
+                                         for r in weights.itertuples(index=False)}
     for name, t in tables.items():
-        rates = []
-        for _, g in t.groupby("teacher", sort=True):
+        rates, ws = [], []
+        for key, g in t.groupby(by, sort=True):
             col = g["user_id"].map(index).to_numpy()
             agree = np.bincount(col, weights=g["agree"].to_numpy(dtype=float), minlength=len(users))
             n = np.bincount(col, weights=g["n"].to_numpy(dtype=float), minlength=len(users))
             with np.errstate(invalid="ignore", divide="ignore"):
                 rates.append((w @ agree) / (w @ n))
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a resample where no teacher was compared
-            out[name] = np.nanmean(np.array(rates), axis=0) if rates else np.full(n_boot, np.nan)
+            ws.append(1.0 if weights is None else weight.get((str(key[0]), str(key[1])), 0.0))
+        if not rates:
+            out[name] = np.full(n_boot, np.nan)
+            continue
+        r = np.array(rates)
+        if weights is None:
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a resample where no teacher was compared
+                out[name] = np.nanmean(r, axis=0)
+        else:
+            wk = np.array(ws)[:, None] * np.isfinite(r)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[name] = (wk * np.nan_to_num(r)).sum(axis=0) / wk.sum(axis=0)
     return out
 
 

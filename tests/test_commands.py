@@ -174,7 +174,7 @@ def test_vote_prints_every_rules_score_sorted_with_the_chosen_one_marked(tiny, c
     rc, out, err = cli(vote.main, "--profile", tiny, capsys=capsys)
     assert rc == 0
     chosen = out.split("; rule: ")[1].split("; calibration:")[0]
-    head = "vote rules by held-out teacher agreement (pool; ± bootstrap standard error over users; * chosen):\n"
+    head = f"vote rules by {vote.CRITERION} (pool; ± bootstrap standard error over users; then {vote.ALTERNATIVE}; * chosen):\n"
     assert head in out
     lines = out.split(head)[1].splitlines()
     lines = lines[:[i for i, line in enumerate(lines) if not line.startswith("  ")][0]]
