@@ -22,6 +22,10 @@ from confprofile.repro import load_results
 
 BEGIN = "<!-- results:begin (written by `python -m confprofile.readme` from results/cpu/*.json; do not edit) -->"
 END = "<!-- results:end -->"
+BLOGS_BEGIN = ("<!-- blogs:begin (written by `python -m confprofile.readme` from results/blogs/results/*.json; "
+               "do not edit) -->")
+BLOGS_END = "<!-- blogs:end -->"
+BLOGS = Path("results") / "blogs" / "results"  # examples/blogs/blogs.yaml's outputs (numbers and figures only)
 NOTEBOOKS = ("02_label_synthesis", "03_voting_and_calibration", "04_sft_distillation", "05_confidence_guided_rl",
              "06_f1_analysis")
 
@@ -136,9 +140,9 @@ def section(profile: str = "cpu") -> str:
         "| | avg F1 | − base |",
         "|---|---|---|",
     ]
-    base_key = {"SFT student": "sft_minus_base_f1", "SFT+RL student": "final_minus_base_f1"}
+    minus_base = {"SFT student": (c4, "sft_minus_base_f1"), "SFT+RL student": (c6, "final_minus_base_f1")}  # its owner's
     for name, row in r6["main_table"].items():
-        out.append(f"| {name} | {f1(row['avg F1'])} | {delta(c6, base_key[name]) if name in base_key else ''} |")
+        out.append(f"| {name} | {f1(row['avg F1'])} | {delta(*minus_base[name]) if name in minus_base else ''} |")
     out += [f"| the paper, Qwen3-8B | (not given in the abstract) | **+{c6['paper_gain_f1']:.2f}** "
             f"({c6['paper_avg_f1_secondary']:.2f} average F1, a secondary summary) |", "",
             f"The final student against the best single teacher ({c6['best_teacher']}, chosen by gold): "
@@ -147,16 +151,57 @@ def section(profile: str = "cpu") -> str:
     return "\n".join(out)
 
 
-def replaced(readme: str, new_section: str) -> str:
+def _blogs(name: str) -> dict:
+    return json.loads((Path(paths.root()) / BLOGS / f"{name}.json").read_text(encoding="utf-8"))["results"]
+
+
+def blogs_section() -> str:
+    """The "On real users" table and its differences, from the blog sample's results files."""
+    r2, r3, r4, r5, r6 = (_blogs(nb) for nb in NOTEBOOKS)
+    c3, c4, c5 = r3["claims"], r4["claims"], r5["claims"]
+    attrs = list(r2["reference_f1"]["uniform_random"]["f1"])
+    n_test = r2["reference_f1"]["uniform_random"]["n_users"]
+    t4, t3, rep = r4["table"], r3["table"], r6["report"]
+    rows = {"uniform random (chance)": r2["reference_f1"]["uniform_random"],
+            "majority class (chance)": r2["reference_f1"]["majority_class"],
+            **{f"teacher: {t} (one sample" + (f", {s['n_users']} users)" if s["n_users"] < n_test else ")"): s
+               for t, s in sorted(r2["teacher_f1"].items())},
+            f"vote: {c3['chosen_rule']} (label-free choice)": t3[c3["chosen_rule"]],
+            f"pseudo-labels ({r3['final_method']})": t4["pseudo_labels"],
+            "classical student (TF-IDF + LR on pseudo-labels)": t4["classical"],
+            "SFT student": t4["sft"], "SFT+RL student": rep[r6["claims"]["final_model"]]}
+    if "supervised_reference" in rep:
+        rows["supervised reference (TF-IDF + LR on pool gold)"] = rep["supervised_reference"]
+    out = [BLOGS_BEGIN, "| | " + " | ".join(attrs) + " | avg F1 |", "|---" * (len(attrs) + 2) + "|"]
+    out += [f"| {name} | " + " | ".join(f1(r["f1"][a]) for a in attrs) + f" | {f1(r['avg_f1'])} |"
+            for name, r in rows.items()]
+    warnings = r3["health"]["warnings"]
+    out += ["",
+            f"Vote against one sample of the best teacher by gold ({c3['best_single_teacher_by_gold']}): "
+            f"{delta(c3, 'vote_minus_best_single_f1')}; against its own self-consistency: "
+            f"{delta(c3, 'vote_minus_best_teacher_sc_f1')}; the label-free rule against majority voting: "
+            f"{delta(c3, 'chosen_minus_majority_f1')} (the best rule by gold: "
+            f"{max((k for k in t3 if not k.startswith(('single', 'self', 'chosen +'))), key=lambda k: t3[k]['avg_f1'])}); "
+            f"calibration against the uncalibrated vote: {delta(c3, 'final_minus_chosen_f1')}. "
+            f"The SFT student ({r4['training']['sft']['steps']} steps) against uniform random: "
+            f"{delta(c4, 'sft_minus_uniform_f1')}; RL against SFT: {delta(c5, 'rl_minus_sft_f1')}. "
+            f"Label sources ({c4['label_source_student']} students): best {c4['best_label_source']}, "
+            f"{delta(c4, 'best_minus_worst_label_source_f1')} over {c4['worst_label_source']}.",
+            "", "Health warnings notebook 03 printed (label-free):", ""]
+    out += [f"- {w}" for w in warnings] or ["- none"]
+    return "\n".join(out + [BLOGS_END])
+
+
+def replaced(readme: str, new_section: str, begin: str = BEGIN, end: str = END) -> str:
     """``readme`` with the text between the markers (inclusive) replaced by ``new_section``.
 
     >>> replaced(f"a\\n{BEGIN}\\nold\\n{END}\\nb", f"{BEGIN}\\nnew\\n{END}")
     'a\\n<!-- results:begin (written by `python -m confprofile.readme` from results/cpu/*.json; do not edit) -->\\nnew\\n<!-- results:end -->\\nb'
     """
-    start, end = readme.find(BEGIN), readme.find(END)
-    if start < 0 or end < start:
-        raise SystemExit(f"README.md has no results section between {BEGIN!r} and {END!r}")
-    return readme[:start] + new_section + readme[end + len(END):]
+    start, stop = readme.find(begin), readme.find(end)
+    if start < 0 or stop < start:
+        raise SystemExit(f"README.md has no results section between {begin!r} and {end!r}")
+    return readme[:start] + new_section + readme[stop + len(end):]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -167,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = Path(paths.root()) / "README.md"
     text = path.read_text(encoding="utf-8")
     new = replaced(text, section(a.profile))
+    if (Path(paths.root()) / BLOGS).is_dir():
+        new = replaced(new, blogs_section(), BLOGS_BEGIN, BLOGS_END)
     if a.check:
         if new != text:
             sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True), "README.md",

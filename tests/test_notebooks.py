@@ -11,9 +11,10 @@ import json
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from confprofile import reproduce
+from confprofile import analysis, reproduce
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -42,13 +43,55 @@ def smoke() -> dict:
     return load_params("smoke")
 
 
+def figure(root: Path, name: str) -> list[dict]:
+    """The axes of ``figures/smoke/<name>.png``: the PNG is there, and the numbers it draws
+    (``repro.figure_data``, saved beside it as ``<name>.json``) are not empty."""
+    png = root / "figures" / "smoke" / f"{name}.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{name}: not a PNG"
+    axes = json.loads(png.with_suffix(".json").read_text())["axes"]
+    assert any(a["lines"] or a["bars"] or a["stairs"] or a["images"] or a["collections"] for a in axes), \
+        f"{name}: the figure draws nothing"
+    return axes
+
+
+def bars(ax: dict) -> dict[str, dict[str, float]]:
+    """``{series: {category: value}}`` of an axes' bars (a vertical bar's height, a horizontal
+    one's width); the i-th bar of a series stands on the i-th tick."""
+    out = {}
+    for b in ax["bars"]:
+        vertical = b["orientation"] == "vertical"
+        ticks = ax["xticklabels" if vertical else "yticklabels"]
+        out[b["label"]] = {ticks[i]: r["height" if vertical else "width"] for i, r in enumerate(b["rects"])}
+    return out
+
+
+def cells(ax: dict) -> dict[str, dict[str, float]]:
+    """``{row: {column: value}}`` of an axes' one heatmap image, named by its tick labels."""
+    (image,) = ax["images"]
+    return {row: dict(zip(ax["xticklabels"], values)) for row, values in zip(ax["yticklabels"], image)}
+
+
+def lines(ax: dict) -> dict[str, dict[str, list]]:
+    """``{label: {"x": [...], "y": [...]}}`` of an axes' labelled lines."""
+    return {ln["label"]: {"x": ln["x"], "y": ln["y"]} for ln in ax["lines"] if ln["label"]}
+
+
 def check_01(root: Path) -> None:
     r, p = results(root, "01_taxonomy_exploration"), smoke()
     assert r["n_users"] == {"pool": p["n_pool"], "test": p["n_test"]}
     for attr, dist in r["label_distribution_test"].items():
         assert sum(dist.values()) == pytest.approx(1.0, abs=1e-5)
-    for name in ("01_label_distributions", "01_field_coverage", "01_clue_strength"):
-        assert (root / "figures" / "smoke" / f"{name}.png").stat().st_size > 5000
+    # the figures draw the recorded numbers
+    by_title = {ax["title"]: bars(ax)["gold"] for ax in figure(root, "01_label_distributions")}
+    assert by_title.keys() == r["label_distribution_test"].keys()
+    for attr, dist in r["label_distribution_test"].items():
+        assert by_title[attr] == pytest.approx(dist, abs=1e-5), attr
+    (coverage,) = figure(root, "01_field_coverage")
+    assert bars(coverage)[""] == pytest.approx({f: s["coverage"] for f, s in r["field_stats_test"].items()}, abs=1e-5)
+    (clue,) = figure(root, "01_clue_strength")
+    for strength, by_attr in bars(clue).items():
+        assert by_attr == pytest.approx({a: s.get(strength, 0.0) for a, s in r["clue_strength_test"].items()},
+                                        abs=1e-5), strength
 
 
 def check_02(root: Path) -> None:
@@ -64,6 +107,19 @@ def check_02(root: Path) -> None:
     assert r["n_annotations"] == {"pool": p["n_pool"] * per_user, "test": p["n_test"] * per_user}
     for split in ("pool", "test"):
         assert (root / "runs" / "smoke" / "synthesis" / f"{split}.parquet").is_file()
+    (heat,) = figure(root, "02_teacher_f1")  # the figures draw the recorded numbers
+    scores = {**r["teacher_f1"], **r["reference_f1"]}
+    assert cells(heat).keys() == scores.keys()
+    for who, row in cells(heat).items():
+        assert row == pytest.approx({**scores[who]["f1"], "average": scores[who]["avg_f1"]}, abs=1e-4), who
+    dist = r["label_distribution"]
+    for ax in figure(root, "02_label_distribution"):
+        for who, shares in bars(ax).items():
+            assert shares == pytest.approx({lab: dist[who][ax["title"]].get(lab, 0.0) for lab in shares}, abs=1e-5), who
+    hist, _ = figure(root, "02_confidence")
+    for s in hist["stairs"]:
+        counts = r["confidence_histogram"][s["label"]]
+        assert s["values"] == pytest.approx([c / sum(counts) for c in counts], abs=1e-5), s["label"]
 
 
 def check_03(root: Path) -> None:
@@ -71,7 +127,18 @@ def check_03(root: Path) -> None:
     t = r["table"]
     singles = [v["avg_f1"] for k, v in t.items() if k.startswith("single sample")]
     assert t[r["chosen_rule"]]["avg_f1"] > sum(singles) / len(singles)
-    assert r["chosen_rule"] == max(r["heldout_agreement_pool"], key=r["heldout_agreement_pool"].get)
+    from confprofile import vote
+
+    assert r["rule_criterion"] == vote.CRITERION and r["rule_score_pool"] == r["heldout_agreement_pool"]
+    assert set(r["rule_reliability_pool"]) == set(r["heldout_agreement_pool"])
+    assert r["chosen_rule"] == vote.choose_rule(r["rule_score_pool"], r["rule_reliability_pool"])
+    study = r["rule_choice_study"]  # the chooser misses where weak teachers lean together; the alternative does not
+    assert set(study) == {f"{s} | {c}" for s in p["rule_study_scenarios"] for c in p["rule_study_criteria"]}
+    for row in study.values():
+        lo, hi = row["picked_minus_best_pts_ci"]
+        assert lo <= row["picked_minus_best_pts"] <= min(hi, 0) and row["within"] == (hi >= 0)
+    assert study["weak over-predict one class | reliability"]["within"]
+    assert not study["weak over-predict one class | heldout"]["within"]
     final = t[r["final_method"]]
     assert abs(final["coverage"] - p["coverage"]) < 0.05 and final["balance_pool"] > t[r["chosen_rule"]]["balance_pool"]
     assert t["chosen + class thresholds"]["avg_f1_kept"] > t[r["chosen_rule"]]["avg_f1"]
@@ -81,7 +148,7 @@ def check_03(root: Path) -> None:
         lo, hi = r["claims"][claim + "_ci"]
         assert lo <= r["claims"][claim] <= hi, claim
     assert len(r["voting_sweep"]["grid"]) == len(p["sweep_views"]) * len(p["sweep_gaps"])
-    assert (root / "figures" / "smoke" / "03_voting_sweep.png").is_file()
+    figure(root, "03_voting_sweep")
     lines = (root / "runs" / "smoke" / "pseudo_labels" / "pool.jsonl").read_text().splitlines()
     assert len(lines) == p["n_pool"] and all(len(json.loads(x)["attributes"]) == 6 for x in lines)
 
@@ -113,34 +180,49 @@ def check_04(root: Path) -> None:
     assert r["table"]["uniform_random"]["avg_f1"] < r["table"]["pseudo_labels"]["avg_f1"]
     assert r["table"]["sft"]["parse_failure_rate"] < 0.2 and c["sft_minus_base_f1_ci"][0] > 0
     assert 0 <= c["sft_abstention_rate"] <= 1 and c["sft_train_minutes"] > 0
-    for name in ("04_training_curves", "04_comparison", "04_reliability"):
-        assert (root / "figures" / "smoke" / f"{name}.png").stat().st_size > 5000
+    learning, *_ = figure(root, "04_training_curves")  # the figures draw the recorded numbers
+    drawn = {name: dict(zip(ln["x"], ln["y"])) for name, ln in lines(learning).items()}  # step -> value
+    assert drawn["held-out F1 vs pseudo-labels (label-free)"] == pytest.approx(
+        {float(k): 100 * v["f1"] for k, v in curve["heldout"].items()}, abs=1e-4)
+    assert drawn["test F1 vs gold (reported only)"] == pytest.approx(
+        {float(k): v for k, v in curve["test_f1"].items()}, abs=1e-4)
+    (heat,) = figure(root, "04_comparison")
+    table = cells(heat)
+    assert {"sft", "base", "pseudo_labels"} <= table.keys()
+    for name, row in table.items():
+        assert row == pytest.approx({**r["table"][name]["f1"], "average": r["table"][name]["avg_f1"]}, abs=1e-4), name
+    assert set(lines(figure(root, "04_reliability")[0])) == set(r["reliability_test"])
 
 
 def check_05(root: Path) -> None:
     r, p = results(root, "05_confidence_guided_rl"), smoke()
     c = r["claims"]
-    assert {"rl_minus_sft_f1", "rl_minus_ttrl_f1"} <= set(c)  # the ablation deltas come with their variants
-    deltas = [k for k in c if "_minus_" in k and not k.endswith("_ci")]
+    assert {"rl_minus_sft_f1", "rl_minus_ttrl_f1", "rl_minus_vote_share_f1", "rl_minus_random_reward_f1",
+            "random_reward_minus_sft_f1"} <= set(c)  # the ablation deltas come with their variants
+    deltas = [k for k in c if "_minus_" in k and not k.endswith("_ci") and not k.endswith("_seeds")]
     assert deltas
     for key in deltas:  # each estimate lies inside its own interval, and it is the F1 gap of the table
         lo, hi = c[f"{key}_ci"]
         assert lo <= c[key] <= hi, key
+    # one training seed per run at smoke (rl_seeds is empty): the per-seed list is the main delta and its interval
+    assert c["rl_minus_sft_f1_seeds"] == [c["rl_minus_sft_f1"]] and c["rl_minus_sft_f1_seeds_ci"] == [c["rl_minus_sft_f1_ci"]]
+    assert 0 < r["reward_p"]["random_reward"] < 1  # the coin's mean: the full recipe's mean match reward
     assert c["rl_minus_sft_f1"] == pytest.approx(r["table"]["rl_" + p["rl_variants"][0]]["avg_f1"] - r["table"]["sft"]["avg_f1"],
                                                  abs=1e-3)
     assert r["n_users"] == {"train": p["rl_users"], "heldout": p["rl_heldout_users"], "test": p["n_test"]}
     assert set(r["band_counts"]) == set(p["rl_variants"])  # each variant's own vote and band
     for name, counts in r["band_counts"].items():
         assert sum(counts.values()) == p["rl_users"], name
-    full = r["monitor"][p["rl_variants"][0]]
+    full = r["monitor"][p["rl_variants"][0]]  # the smoke pool has gold: monitored
     assert 0.0 <= full["accuracy"] <= 1.0 and 0.0 <= full["reward_accuracy"] <= 1.0
+    assert r["rl_trials"]["trials"] == [] or set(r["rl_trials"]["chosen"]) == set(p["rl_trials"])
     for name in p["rl_variants"]:
         assert (root / "runs" / "smoke" / "predictions" / f"rl_{name}.parquet").is_file()
         assert r["table"][f"rl_{name}"]["n_users"] == p["n_test"]
         assert r["curves"][name]["step"][-1] == p["rl_steps"]
         assert r["chosen_step"][name] in {int(s) for s in r["heldout_agreement"][name]}
     for name in ("05_band", "05_training"):
-        assert (root / "figures" / "smoke" / f"{name}.png").stat().st_size > 5000
+        figure(root, name)
 
 
 def check_06(root: Path) -> None:
@@ -149,21 +231,62 @@ def check_06(root: Path) -> None:
     for key in ("final_minus_base_f1", "final_minus_best_teacher_f1", "final_minus_pseudo_labels_f1"):
         lo, hi = c[f"{key}_ci"]
         assert lo <= c[key] <= hi, key
-    assert c["paper_gain_f1"] == 13.97 and c["final_model"] == final
+    assert c["final_model"] == final
+    # the paper's numbers are recorded under paper_* only, and are the paper's (analysis.PAPER), not ours
+    assert {k: v for k, v in c.items() if k.startswith("paper_")} == {
+        "paper_gain_f1": analysis.PAPER["gain_f1"], "paper_avg_f1_secondary": analysis.PAPER["avg_f1_secondary"]}
+    assert c["paper_gain_f1"] != pytest.approx(c["final_minus_base_f1"], abs=0.01)
+    # one interval per comparison: 06 bootstraps only its own rows and shows 04's and 05's as they recorded them
+    r4, r5 = results(root, "04_sft_distillation"), results(root, "05_confidence_guided_rl")
+    intervals = [k for nb in NOTEBOOKS[2:] for k in results(root, nb).get("claims", {}) if k.endswith("_ci")]
+    assert len(intervals) == len(set(intervals)), sorted({k for k in intervals if intervals.count(k) > 1})
+    assert not {"sft_minus_base_f1", "final_minus_sft_f1"} & set(c) and set(r["deltas"]) == {
+        k.removesuffix("_ci") for k in c if k.endswith("_ci")}
+    shown = pd.read_csv(root / "results" / "smoke" / "tables" / "06_main_deltas.csv", index_col=0)
+    for row, (owner, key) in {"SFT student − base model": (r4, "sft_minus_base_f1"),
+                              "SFT+RL student − SFT student": (r5, "rl_minus_sft_f1")}.items():
+        assert shown.loc[row, "average"] == analysis.with_interval(owner["claims"][key], owner["claims"][key + "_ci"])
+        assert shown.loc[row, "interval from"].startswith(("04", "05")) and r["interval_from"][row] == shown.loc[row, "interval from"]
+    assert set(shown["interval from"]) == {"06", "04 (sft_minus_base_f1)", "05 (rl_minus_sft_f1)"}
+    # the per-attribute guard: RL − SFT per attribute from the reports, and every fall over 3 points named
+    guard = r["rl_vs_sft_by_attribute"]
+    assert guard["change"] == pytest.approx({a: r["report"][final]["f1"][a] - r["report"]["sft"]["f1"][a]
+                                             for a in r["report"]["sft"]["f1"]}, abs=1e-4)
+    assert sorted(guard["fell"]) == c["rl_fell_attributes"] == sorted(a for a, d in guard["change"].items() if d < -3)
     # read back, not regenerated: the same scores as the notebooks that made the predictions
     assert c["final_avg_f1"] == pytest.approx(results(root, "05_confidence_guided_rl")["table"][final]["avg_f1"], abs=1e-3)
     assert r["report"]["sft"]["avg_f1"] == pytest.approx(results(root, "04_sft_distillation")["table"]["sft"]["avg_f1"], abs=1e-3)
     assert c["final_minus_base_f1"] == pytest.approx(c["final_avg_f1"] - r["report"]["base"]["avg_f1"], abs=1e-3)
     assert set(r["main_table"]) == {"uniform random (chance)", "majority class (chance)", "base model", "SFT student",
-                                    "SFT+RL student"}
+                                    "SFT+RL student", "supervised reference (TF-IDF + LR on pool gold)"}
     assert r["main_table"]["uniform random (chance)"]["avg F1"] == pytest.approx(
         results(root, "04_sft_distillation")["table"]["uniform_random"]["avg_f1"], abs=1e-3)
     assert r["pipeline"]["01 pool users"]["kept"] == p["n_pool"]
     tables = root / "results" / "smoke" / "tables"
     for name in ("06_main", "06_main_deltas", "06_teachers_and_voting", "06_rl_ablation"):
         assert (tables / f"{name}.csv").stat().st_size > 50 and (tables / f"{name}.md").read_text().startswith("|")
-    for name in ("06_f1_by_stage", "06_thresholds", "06_reliability", "06_confusion", "06_f1_by_clue", "06_pipeline"):
-        assert (root / "figures" / "smoke" / f"{name}.png").stat().st_size > 5000
+    # the figures draw the recorded numbers
+    (by_stage,) = figure(root, "06_f1_by_stage")
+    assert bars(by_stage).keys() == r["per_attribute_f1"].keys()
+    for stage, heights in bars(by_stage).items():
+        assert heights == pytest.approx(r["per_attribute_f1"][stage], abs=1e-4), stage
+    for stage in ("base model", "SFT student", "SFT+RL student"):
+        assert bars(by_stage)[stage]["average"] == pytest.approx(r["main_table"][stage]["avg F1"], abs=1e-4), stage
+    final_curve, pr, by_threshold = figure(root, "06_thresholds")
+    curve = r["threshold_curves"]["SFT+RL student"]
+    drawn = lines(final_curve)["F1"]
+    assert drawn["x"] == pytest.approx(curve["threshold"]) and drawn["y"] == pytest.approx(curve["f1"], abs=1e-4)
+    assert lines(by_threshold).keys() == r["threshold_curves"].keys()
+    for name, drawn in lines(by_threshold).items():
+        assert drawn["y"] == pytest.approx(r["threshold_curves"][name]["f1"], abs=1e-4), name
+    (confusion,) = figure(root, "06_confusion")
+    for label, row in cells(confusion).items():
+        assert row == pytest.approx(r["confusion"]["shares"][label], abs=1e-4), label
+    (pipe,) = figure(root, "06_pipeline")
+    assert bars(pipe)["kept"] == pytest.approx({k: v["kept"] / (v["kept"] + v["dropped"]) for k, v in r["pipeline"].items()},
+                                               abs=1e-5)
+    for name in ("06_reliability", "06_f1_by_clue"):
+        figure(root, name)
 
 
 CHECKS = {"01_taxonomy_exploration": check_01, "02_label_synthesis": check_02, "03_voting_and_calibration": check_03,
@@ -289,3 +412,42 @@ def test_sft_trials_choose_without_opening_gold(smoke_root, monkeypatch, request
     curve = choices.heldout_curve("smoke", p, prep, {"path": str(smoke_root / "runs/smoke/sft/sft/final"), "reused": True})
     saved = results(smoke_root, "04_sft_distillation")["learning_curve"]["heldout"]
     assert {str(k): v["f1"] for k, v in curve.items()} == pytest.approx({k: v["f1"] for k, v in saved.items()}, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_rl_training_path_and_trials_choose_without_opening_gold(smoke_root, monkeypatch, request):
+    """05's training path (rollouts, votes and bands, GRPO for every variant, the held-out
+    checkpoint choice) and the RL trials run with every open() of a gold file failing; the
+    trials record their split, metric, value and standard error."""
+    from confprofile import choices, rl_runs
+
+    monkeypatch.setenv("CONFPROFILE_ROOT", str(smoke_root))
+    request.getfixturevalue("no_gold_reads")
+    assert rl_runs.main(["--profile", "smoke", "--trials"]) == 0
+    r, p = results(smoke_root, "05_rl_trials"), smoke()
+    assert [t["name"] for t in r["trials"]] == list(choices.trial_settings(p, "rl_trials"))
+    assert all(t["split"] == "heldout" and 0 <= t["value"] <= 1 and t["se"] >= 0 and t["n_pairs"] > 0
+               for t in r["trials"])
+    assert set(r["chosen"]) == set(p["rl_trials"])
+    prep = rl_runs.prepare("smoke", p)
+    votes = rl_runs.variant_votes(p, prep, p["rl_variants"])
+    for name in p["rl_variants"]:  # trained afresh under the lock, beside the notebook's runs
+        out = rl_runs.run("smoke", p, prep, name, *votes[name], folder=f"locked/{name}")
+        assert not out["run"]["reused"] and out["chosen_step"] in out["heldout"], name
+
+
+@pytest.mark.slow
+def test_rl_notebook_runs_with_no_pool_gold(smoke_root, tmp_path, monkeypatch):
+    """Notebook 05 on a pool without gold: the monitoring section is empty, and every trained
+    model, choice and test score equals the run that had pool gold (gold never steered them)."""
+    import shutil
+
+    root = tmp_path / "root"
+    shutil.copytree(smoke_root, root, ignore=shutil.ignore_patterns("locked", "trials"))
+    (root / "runs" / "smoke" / "data" / "gold" / "pool.jsonl").unlink()
+    (root / "results" / "smoke" / "05_rl_trials.json").unlink(missing_ok=True)
+    monkeypatch.setenv("CONFPROFILE_ROOT", str(root))
+    assert reproduce.main(["--profile", "smoke", "--only", "05"]) == 0
+    r, before = results(root, "05_confidence_guided_rl"), results(smoke_root, "05_confidence_guided_rl")
+    assert r["monitor"] == {} and r["accuracy_by_consensus"] == {}
+    assert r["claims"] == before["claims"] and r["chosen_step"] == before["chosen_step"]
