@@ -243,3 +243,37 @@ def saved(output_dir: str | Path, final_step: int | None = None) -> dict[int, Pa
     if final_step is not None and (out / "final").is_dir():
         found[final_step] = out / "final"
     return dict(sorted(found.items()))
+
+
+def digest(obj) -> str:
+    """A short stable hash of JSON-able data (a run's rows or examples)."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def set_aside(output_dir: Path, recipe: Mapping) -> None:
+    """Make ``output_dir`` hold a run of ``recipe`` only (SFT and GRPO call it before reusing a
+    finished run or resuming a killed one): its recipe is recorded in
+    ``run.json``; a folder holding a run of another recipe (other steps, learning rate, rows, ...)
+    or of an unrecorded one is moved aside to ``<name>.set-aside-<n>`` (nothing deleted), so it is
+    neither reused nor resumed as if it were this run.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()) / "run"
+    >>> set_aside(d, {"max_steps": 10}); set_aside(d, {"max_steps": 10}); sorted(p.name for p in d.parent.iterdir())
+    ['run']
+    >>> set_aside(d, {"max_steps": 24}); sorted(p.name for p in d.parent.iterdir())
+    ['run', 'run.set-aside-1']
+    """
+    f = output_dir / "run.json"
+    if output_dir.is_dir() and any(output_dir.iterdir()):
+        old = json.loads(f.read_text(encoding="utf-8")) if f.is_file() else None
+        if old == json.loads(json.dumps(dict(recipe), default=str)):
+            return
+        n = 1
+        while output_dir.with_name(f"{output_dir.name}.set-aside-{n}").exists():
+            n += 1
+        output_dir.rename(output_dir.with_name(f"{output_dir.name}.set-aside-{n}"))
+    output_dir.mkdir(parents=True, exist_ok=True)
+    write_text(f, json.dumps(dict(recipe), sort_keys=True, indent=1, default=str) + "\n")

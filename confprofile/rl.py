@@ -45,7 +45,8 @@ import numpy as np
 import pandas as pd
 
 from confprofile import voting
-from confprofile.checkpoints import last_complete, marker_callback, saved, segments_total, step_of, totals
+from confprofile.checkpoints import (digest, last_complete, marker_callback, saved, segments_total, set_aside,
+                                     step_of, totals)
 from confprofile.files import write_text
 from confprofile.parsing import annotation_rows
 from confprofile.repro import derive_seed
@@ -403,6 +404,12 @@ def train_grpo(model_path: str | Path, rows: Sequence[dict], taxonomy: Taxonomy,
     output_dir = Path(output_dir)
     final = output_dir / "final"
     history_file = output_dir / "log_history.json"
+    recipe = {"model": str(model_path), "rows": digest(rows), "rewards": list(reward_names), "seed": seed,
+              "max_steps": max_steps, "learning_rate": learning_rate, "prompts_per_step": prompts_per_step,
+              "num_generations": num_generations, "max_completion_length": max_completion_length,
+              "temperature": temperature, "beta": beta, "scale_rewards": scale_rewards, "save_steps": save_steps,
+              "lora": dict(lora) if lora else None}
+    set_aside(output_dir, recipe)
     if (final / "config.json").is_file() and history_file.is_file():
         history = json.loads(history_file.read_text(encoding="utf-8"))
         summary = next((h for h in reversed(history) if "train_runtime" in h), {})

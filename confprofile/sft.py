@@ -316,7 +316,8 @@ def train(model, tokenizer, examples: Sequence[dict], out_dir: str | Path, *, ma
     vocabularies); None, trl's full-sequence loss, every token weighted alike. Cosine schedule to 10% of the peak learning rate after a linear warm-up.
 
     ``out_dir/final`` holds the trained model, its tokenizer and ``train_log.json`` (the trainer's
-    log history: loss and learning rate per logging step). If it exists, nothing is trained and
+    log history: loss and learning rate per logging step). ``out_dir/run.json`` records the recipe
+    (``checkpoints.set_aside``: a folder of another recipe is moved aside first). If ``final`` exists, nothing is trained and
     the saved log is returned. Else, if ``out_dir`` holds a complete checkpoint (a killed run),
     training continues from the last one (``confprofile.checkpoints``: one a kill cut short
     is skipped); ``train_runtime`` and the logged ``num_tokens`` then count every segment. ``keep_checkpoints`` keeps every ``save_steps`` checkpoint (the
@@ -334,6 +335,12 @@ def train(model, tokenizer, examples: Sequence[dict], out_dir: str | Path, *, ma
 
     out_dir = Path(out_dir)
     final = out_dir / "final"
+    checkpoints.set_aside(out_dir, {
+        "model": checkpoints.digest(model.config.to_dict()), "examples": checkpoints.digest(list(examples)),
+        "max_steps": max_steps, "batch_size": batch_size, "grad_accum": grad_accum, "learning_rate": learning_rate,
+        "warmup_ratio": warmup_ratio, "weight_decay": weight_decay, "max_length": max_length,
+        "record_weight": record_weight, "seed": seed, "save_steps": save_steps,
+        "lora": dict(lora) if lora else None})  # a run of another recipe is moved aside, not reused
     if (final / "train_log.json").is_file():
         return {**json.loads((final / "train_log.json").read_text(encoding="utf-8")), "reused": True,
                 "path": str(final)}
