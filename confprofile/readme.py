@@ -134,8 +134,19 @@ def section(profile: str = "cpu") -> str:
                and not k.endswith("_ci")]
     out += [
         f"**Confidence-guided RL (05).** SFT+RL − SFT: {delta(c5, 'rl_minus_sft_f1')}; Conf-Profile − TTRL: "
-        f"{delta(c5, 'rl_minus_ttrl_f1')}. Each confidence component removed in turn, minus the full recipe: "
-        + "; ".join(f"{name} {delta(c5, k)}" for k, name in rl_rows) + ".",
+        f"{delta(c5, 'rl_minus_ttrl_f1')}"
+        + "".join(f"; − {name}: {delta(c5, k)}" for k, name in (("rl_minus_vote_share_f1", "the vote-share baseline"),
+                                                               ("rl_minus_random_reward_f1", "the random-reward control"))
+                  if k in c5)
+        + (f"; the random-reward control − SFT: {delta(c5, 'random_reward_minus_sft_f1')}"
+           if "random_reward_minus_sft_f1" in c5 else "")
+        + (f". Over {len(c5['rl_minus_sft_f1_seeds'])} training seeds SFT+RL − SFT was "
+           + ", ".join(_signed(v) for v in c5["rl_minus_sft_f1_seeds"])
+           + f" (mean {delta(c5, 'rl_minus_sft_f1_seed_mean')}, standard deviation "
+           f"{c5['rl_minus_sft_f1_seed_sd']:.2f})" if "rl_minus_sft_f1_seed_sd" in c5 else "")
+        + ". Each confidence component removed in turn, minus the full recipe: "
+        + "; ".join(f"{name} {delta(c5, k)}" for k, name in rl_rows)
+        + f". Attributes RL lowered by more than 3 points against SFT (06): {_names(c6.get('rl_fell_attributes', []))}.",
         "",
         "| | avg F1 | − base |",
         "|---|---|---|",
