@@ -257,19 +257,27 @@ def set_aside(output_dir: Path, recipe: Mapping) -> None:
     finished run or resuming a killed one): its recipe is recorded in
     ``run.json``; a folder holding a run of another recipe (other steps, learning rate, rows, ...)
     or of an unrecorded one is moved aside to ``<name>.set-aside-<n>`` (nothing deleted), so it is
-    neither reused nor resumed as if it were this run.
+    neither reused nor resumed as if it were this run. An unfinished run (no ``final``) of the
+    same recipe but fewer ``max_steps`` is resumed and continued (a killed run, asked for more).
 
     >>> import tempfile
     >>> d = Path(tempfile.mkdtemp()) / "run"
     >>> set_aside(d, {"max_steps": 10}); set_aside(d, {"max_steps": 10}); sorted(p.name for p in d.parent.iterdir())
     ['run']
-    >>> set_aside(d, {"max_steps": 24}); sorted(p.name for p in d.parent.iterdir())
+    >>> set_aside(d, {"max_steps": 24}); sorted(p.name for p in d.parent.iterdir())  # unfinished: continued
+    ['run']
+    >>> (d / "final").mkdir(); set_aside(d, {"max_steps": 10}); sorted(p.name for p in d.parent.iterdir())
     ['run', 'run.set-aside-1']
     """
     f = output_dir / "run.json"
     if output_dir.is_dir() and any(output_dir.iterdir()):
         old = json.loads(f.read_text(encoding="utf-8")) if f.is_file() else None
-        if old == json.loads(json.dumps(dict(recipe), default=str)):
+        new = json.loads(json.dumps(dict(recipe), default=str))
+        if old == new:
+            return
+        if old is not None and not (output_dir / "final").exists() and \
+                {k: v for k, v in old.items() if k != "max_steps"} == {k: v for k, v in new.items() if k != "max_steps"}:
+            write_text(f, json.dumps(new, sort_keys=True, indent=1) + "\n")  # an unfinished run, continued further
             return
         n = 1
         while output_dir.with_name(f"{output_dir.name}.set-aside-{n}").exists():

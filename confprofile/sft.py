@@ -336,7 +336,9 @@ def train(model, tokenizer, examples: Sequence[dict], out_dir: str | Path, *, ma
     out_dir = Path(out_dir)
     final = out_dir / "final"
     checkpoints.set_aside(out_dir, {
-        "model": checkpoints.digest(model.config.to_dict()), "examples": checkpoints.digest(list(examples)),
+        "model": checkpoints.digest({k: v for k, v in model.config.to_dict().items()  # the architecture, not its path
+                                     if not k.startswith("_") and k not in ("transformers_version", "use_cache")}),
+        "examples": checkpoints.digest(list(examples)),
         "max_steps": max_steps, "batch_size": batch_size, "grad_accum": grad_accum, "learning_rate": learning_rate,
         "warmup_ratio": warmup_ratio, "weight_decay": weight_decay, "max_length": max_length,
         "record_weight": record_weight, "seed": seed, "save_steps": save_steps,

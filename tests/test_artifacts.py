@@ -74,6 +74,9 @@ def orphans(root: Path, files: list[str]) -> list[str]:
     problems = []
     for f in files:
         parts = Path(f).parts
+        if parts[0] == "results" and len(parts) >= 4 and parts[2] in ("results", "figures"):
+            # a profile file's ``outputs:`` folder (examples/blogs: results/blogs/{results,figures}/): same layout
+            parts = ("results" if parts[2] == "results" else "figures", parts[1], *parts[3:])
         name = Path(f).stem
         if parts[0] == "figures" and len(parts) == 3 or parts[0] == "results" and len(parts) == 4 and parts[2] == "tables":
             kind = "figures" if parts[0] == "figures" else "tables"

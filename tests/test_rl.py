@@ -163,20 +163,25 @@ def test_train_grpo_runs_resumes_and_reuses(tiny_model, tmp_path):
     assert list(rl.checkpoints(tmp_path / "run", final_step=2)) == [2]
     steps = [h for h in hist if "reward" in h]
     assert len(steps) == 2 and all("rewards/weighted_match/mean" in h for h in steps)
-    # a finished run is reused as it is
-    again = rl.train_grpo(tiny_model, rows, TAX, ["weighted_match"], tmp_path / "run", max_steps=2, **GRPO_KW)
+    # a finished run is reused as it is, with the same recipe only
+    again = rl.train_grpo(tiny_model, rows, TAX, ["weighted_match", "format"], tmp_path / "run", max_steps=2, **GRPO_KW)
     assert again["reused"] and again["log_history"] == hist
-    # a killed run (checkpoint-2 left, no final) resumes and goes on to step 4
+    # another recipe (4 steps, not 2) is not passed off as this run: the folder is moved aside, kept
     import shutil
 
+    four = rl.train_grpo(tiny_model, rows, TAX, ["weighted_match", "format"], tmp_path / "run", max_steps=4, **GRPO_KW)
+    assert not four["reused"] and (tmp_path / "run.set-aside-1" / "final" / "config.json").is_file()
+    steps4 = [h for h in four["log_history"] if "reward" in h]
+    # a killed run (checkpoint-2 left, no final) resumes and goes on to step 4
     shutil.rmtree(tmp_path / "run" / "final")
+    shutil.rmtree(tmp_path / "run" / "checkpoint-4")
     (tmp_path / "run" / "log_history.json").unlink()
     hist2 = rl.train_grpo(tiny_model, rows, TAX, ["weighted_match", "format"], tmp_path / "run", max_steps=4,
                           **GRPO_KW)["log_history"]
     assert rl.reward_curves(hist2)["step"] == [1, 2, 3, 4]
     steps2 = [h for h in hist2 if "reward" in h]
     assert [h["step"] for h in steps2] == [1, 2, 3, 4]
-    assert steps2[:2] == steps  # steps 1-2 come from the checkpoint, not from training again
+    assert steps2[:2] == steps4[:2]  # steps 1-2 come from the checkpoint, not from training again
 
 
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
@@ -218,7 +223,7 @@ def test_a_checkpoint_cut_short_is_skipped_and_totals_span_the_segments(tiny_mod
     assert len(runtimes) == 2 and summary["train_runtime"] == pytest.approx(sum(runtimes), abs=1e-3)
     assert summary["train_runtime"] > summary["train_segment_runtime"] and summary["resumed_from"] == "checkpoint-2"
     assert (partial / ".complete").is_file() and list(rl.checkpoints(run)) == [2, 4]  # saved again, whole
-    assert rl.train_grpo(tiny_model, rows, TAX, ["format"], run, max_steps=4, **GRPO_KW)["train_runtime"] == \
+    assert rl.train_grpo(tiny_model, rows, TAX, ["weighted_match", "format"], run, max_steps=4, **GRPO_KW)["train_runtime"] == \
         summary["train_runtime"]
 
 
