@@ -184,7 +184,7 @@ def test_train_grpo_runs_resumes_and_reuses(tiny_model, tmp_path):
     assert steps2[:2] == steps4[:2]  # steps 1-2 come from the checkpoint, not from training again
 
 
-@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.require_gpu
 def test_gpu_grpo_in_bf16_with_lora(tiny_model, tmp_path):
     """The gpu profile's path: bf16 on CUDA, LoRA adapters (student.lora_config)."""
     kw = {**GRPO_KW, "lora": {"r": 4, "alpha": 8, "dropout": 0.0}}
