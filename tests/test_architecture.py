@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "confprofile"
 
 # stage rank: a module may import modules of its own rank or lower
 STAGES = {
-    0: ["errors", "paths", "files", "repro", "params", "taxonomy", "records", "metrics", "plots", "monitor",
+    0: ["errors", "paths", "files", "repro", "config", "params", "taxonomy", "records", "metrics", "plots", "monitor",
         "checkpoints"],                                       # core
     1: ["bench", "dataset", "splits", "blogs"],               # data: the benchmark, or your own; the pool split; a public sample
     2: ["prompts", "parsing", "teachers", "synthesis", "annotations"],  # stage 1a: label synthesis, or answers imported
