@@ -14,7 +14,12 @@ profile file, anywhere, that names its data (see ``examples/own_data/own_data.ya
 - ``gold``: ``{split: gold JSONL}``, optional (evaluation only; without it notebooks and commands
   write every label-free output and skip the scores).
 - ``taxonomy_file``: the taxonomy YAML (its ``domain`` is the prompt's wording); null: the built-in.
-- ``teachers`` and every other key, as in ``smoke.yaml``; a key left out takes smoke's value.
+- ``teachers`` and every other key of ``confprofile.config`` (its type, default and meaning);
+  a key left out takes its default, the smoke value.
+
+Every profile file, built-in or your own, holds only what it changes: ``smoke.yaml`` names
+itself and nothing else, ``cpu.yaml`` and ``gpu.yaml`` write what differs. A misspelt key, a
+value of the wrong type or a negative number is an error naming the file and the key.
 
 Relative paths in ``data``, ``gold``, ``taxonomy_file`` and ``outputs`` are read from the profile
 file's folder.
@@ -31,7 +36,7 @@ from pathlib import Path
 
 import yaml
 
-from confprofile import paths
+from confprofile import config, paths
 from confprofile.errors import ParamsError
 
 PROFILES = paths.BUILTIN_PROFILES
@@ -76,7 +81,7 @@ def load_params(profile: str | Path, path: str | Path | None = None) -> dict:
 
     A built-in file must name the profile it is stored as; a profile file elsewhere names its
     own (not a built-in one: those outputs belong to the benchmark). Keys a file leaves out take
-    ``smoke.yaml``'s values, so a dataset's profile holds only what differs.
+    their defaults (``config.defaults()``, the smoke values): a profile holds only what differs.
     """
     profile = str(profile)
     by_path = path is not None or profile.endswith((".yaml", ".yml")) or "/" in profile
@@ -97,7 +102,7 @@ def load_params(profile: str | Path, path: str | Path | None = None) -> dict:
                               f"(lower-case letters, digits, _ and -), got {name!r}")
         if is_builtin(name) and file.resolve() != paths.params_path(name).resolve():
             raise ParamsError(f"{file}: profile name {name!r} is the built-in benchmark's; choose another")
-        params = {**load_params("smoke"), **{k: None for k in PATH_KEYS}, **params}
+    params = {**config.defaults(), **params}
     base = file.resolve().parent
     for key in PATH_KEYS:
         params[key] = _resolve(params.get(key), key, base, file)

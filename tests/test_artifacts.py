@@ -16,8 +16,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
+from confprofile.params import load_params
 from confprofile.repro import rounded
 
 REPO = Path(__file__).resolve().parent.parent
@@ -103,11 +103,11 @@ def stale(root: Path, profile: str, stem: str) -> list[str]:
     profile_file = root / "notebooks" / "params" / f"{profile}.yaml"
     if not profile_file.is_file():
         return [f"{path.name}: no profile file {profile_file.name}"]
-    values = yaml.safe_load(profile_file.read_text(encoding="utf-8"))
+    values = load_params(profile, profile_file)  # the file's values merged onto the defaults
     problems = [f"{path.name}: field {k} is {saved.get(k)!r}, expected {want!r}"
                 for k, want in (("name", stem), ("profile", profile)) if saved.get(k) != want]
     for key, default in declared(root, stem).items():
-        want = rounded(values.get(key, default))  # the runner passes the profile's value, else the default stays
+        want = rounded(values.get(key, default))  # the runner passes the profile's value
         got = saved["params"].get(key, "<not recorded>")
         if got != want:
             problems.append(f"{path.name}: parameter {key} recorded as {got!r}, {profile_file.name} says {want!r}")
@@ -150,7 +150,6 @@ def test_a_difference_without_its_interval_is_caught():
 
 def _results_01(root: Path, **tamper) -> None:
     """Notebook 01's results at smoke as the runner would write them now, then ``tamper``ed."""
-    from confprofile.params import load_params
     from confprofile.repro import save_results
 
     smoke = load_params("smoke")
@@ -187,7 +186,7 @@ def test_the_checks_catch_a_stale_results_file(tmp_root, tamper, message):
 def test_the_checks_catch_a_profile_file_change(tmp_root):
     _results_01(tmp_root)
     params = tmp_root / "notebooks" / "params" / "smoke.yaml"
-    params.write_text(params.read_text().replace("n_test: 200", "n_test: 201"))
+    params.write_text(params.read_text() + "n_test: 201\n")  # smoke.yaml holds no values: n_test was the default
     assert ["parameter n_test recorded as 200" in p for p in stale(tmp_root, "smoke", "01_taxonomy_exploration")] == [True]
 
 
@@ -206,7 +205,7 @@ def trials_disagree(root: Path, profile: str, name: str = "04_sft_trials") -> li
     states differs from the one its trials chose."""
     path = root / "results" / profile / f"{name}.json"
     saved = json.loads(path.read_text(encoding="utf-8"))
-    values = yaml.safe_load((root / "notebooks" / "params" / f"{profile}.yaml").read_text(encoding="utf-8"))
+    values = load_params(profile, root / "notebooks" / "params" / f"{profile}.yaml")
     problems = [f"{path.name}: run with {k}={v!r}, the profile says {rounded(values.get(k))!r}"
                 for k, v in saved["params"].items() if rounded(values.get(k)) != v]
     problems += [f"{path.name}: the trials chose {k}={v!r}, the profile says {values.get(k)!r}"
@@ -228,9 +227,7 @@ def test_the_trials_check_catches_a_value_the_trials_did_not_choose(tmp_root):
     grid = {"sft_learning_rate": [0.002, 0.001]}
     keys = {"sft_trials": grid, "sft_trial_steps": 40, "heldout_users": 30, "rl_users": 24, "seed": 0}
     params = tmp_root / "notebooks" / "params" / "smoke.yaml"
-    text = params.read_text()
-    text = "\n".join(line for line in text.splitlines() if not line.startswith(("sft_trials:", "sft_trial_steps:")))
-    params.write_text(text + "\nsft_trials: {sft_learning_rate: [0.002, 0.001]}\nsft_trial_steps: 40\n")
+    params.write_text(params.read_text() + "sft_trials: {sft_learning_rate: [0.002, 0.001]}\nsft_trial_steps: 40\n")
     save_results("smoke", "04_sft_trials", {"chosen": {"sft_learning_rate": 0.002}, "trials": []}, keys)
     assert trials_disagree(tmp_root, "smoke") == []
     save_results("smoke", "04_sft_trials", {"chosen": {"sft_learning_rate": 0.001}, "trials": []}, keys)

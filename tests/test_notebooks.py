@@ -337,25 +337,33 @@ def test_executed_copies_carry_no_timestamps_local_paths_or_figure_paths(smoke_r
             assert not shown, f"{name}: a cell ending in save_figure shows {shown}"
 
 
-def _parameter_defaults(name: str) -> dict:
+def _parameter_cell(name: str) -> dict[str, tuple[str, object]]:
+    """A notebook's parameters: name -> (annotated type's name, default)."""
     import ast
 
     nb = json.loads((REPO / "notebooks" / f"{name}.ipynb").read_text())
     cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
     tree = ast.parse("".join(cell["source"]))
-    return {node.target.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.AnnAssign)}
+    return {node.target.id: (ast.unparse(node.annotation), ast.literal_eval(node.value))
+            for node in tree.body if isinstance(node, ast.AnnAssign)}
+
+
+def _parameter_defaults(name: str) -> dict:
+    return {key: default for key, (_, default) in _parameter_cell(name).items()}
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_parameter_cell_defaults_equal_the_smoke_profile(name):
-    from confprofile.params import load_params
+def test_parameter_cell_defaults_equal_the_schema(name):
+    """Each parameter is a profile key with the schema's type and default (the one source)."""
+    from confprofile.config import KEYS
 
-    smoke = load_params("smoke")
-    defaults = _parameter_defaults(name)
-    assert defaults, f"{name}: no parameters"
-    for key, value in defaults.items():
-        assert key in smoke, f"{name}: parameter {key!r} is not in smoke.yaml (profile files are the one source)"
-        assert value == smoke[key], f"{name}: default {key}={value!r} differs from smoke.yaml's {smoke[key]!r}"
+    cell = _parameter_cell(name)
+    assert cell, f"{name}: no parameters"
+    for key, (kind, value) in cell.items():
+        assert key in KEYS, f"{name}: parameter {key!r} is not a profile key (confprofile/config.py)"
+        assert kind == KEYS[key].type.__name__, f"{name}: {key}: {kind} here, {KEYS[key].type.__name__} in the schema"
+        assert json.dumps(value) == json.dumps(KEYS[key].default), \
+            f"{name}: default {key}={value!r} differs from the schema's {KEYS[key].default!r}"
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
