@@ -92,6 +92,7 @@ def load_params(profile: str | Path, path: str | Path | None = None) -> dict:
                           + (f"(nor under {', '.join(others)}) " if others else "")
                           + f"(built-in: {', '.join(PROFILES)}; or give the path of a profile file)")
     params = _read(file)
+    config.check(params, file)
     name = params.get("profile")
     if path is not None or not by_path:  # a built-in file (or one standing in for it)
         if name != profile:

@@ -70,6 +70,7 @@ def test_a_failure_still_prints_the_timing_table(tmp_root, monkeypatch, capsys):
 # a tiny notebook under a temporary root: what a failure and a stop leave behind
 
 TINY = '''import os, pathlib, signal, time
+mode, beat = os.environ.get("TINY_MODE", "ok"), os.environ.get("TINY_BEAT", "")  # the test's knobs, not profile keys
 print("root:", os.environ["CONFPROFILE_ROOT"], "data:", data)  # local paths, to be written out of the copy
 if beat:  # a long cell deaf to interrupts (a C call): it writes a beat every 50 ms
     pathlib.Path(beat + ".pid").write_text(str(os.getpid()))
@@ -82,32 +83,30 @@ assert mode == "ok", "told to fail"
 '''
 
 
-def _tiny_root(root, **params):
+def _tiny_root(root):
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell('profile: str = "smoke"\nmode: str = "ok"\nbeat: str = ""\ndata: dict = None',
+    nb.cells = [nbformat.v4.new_code_cell('profile: str = "smoke"\ndata: dict = None',
                                           metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell(TINY)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     (root / "notebooks" / "params").mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, root / "notebooks" / "01_tiny.ipynb")
     (root / "mine").mkdir(exist_ok=True)
-    lines = ["profile: t", "data: {pool: mine/pool.jsonl, test: mine/test.jsonl}"]
-    lines += [f"{k}: {v}" for k, v in params.items()]
-    (root / "notebooks" / "params" / "t.yaml").write_text("\n".join(lines) + "\n")
+    (root / "notebooks" / "params" / "t.yaml").write_text("profile: t\ndata: {pool: mine/pool.jsonl, test: mine/test.jsonl}\n")
     return root / "runs" / "t" / "results" / "notebooks"
 
 
 def test_a_failing_notebook_keeps_the_last_good_copy(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CONFPROFILE_ROOT", str(tmp_path))
-    executed = _tiny_root(tmp_path, mode="ok")
+    executed = _tiny_root(tmp_path)
     assert reproduce.main(["--profile", "t"]) == 0
     good = (executed / "01_tiny.ipynb").read_bytes()
     assert b'"ename": "AssertionError"' not in good
     assert str(tmp_path).encode() not in good  # no local paths: root written out, data paths relative
     assert b"mine/pool.jsonl" in good
-    _tiny_root(tmp_path, mode="fail")
+    monkeypatch.setenv("TINY_MODE", "fail")
     capsys.readouterr()
     assert reproduce.main(["--profile", "t"]) == 1
     err = capsys.readouterr().err.splitlines()
@@ -117,7 +116,7 @@ def test_a_failing_notebook_keeps_the_last_good_copy(tmp_path, monkeypatch, caps
     assert (executed / "01_tiny.ipynb").read_bytes() == good
     assert '"ename": "AssertionError"' in (executed / "01_tiny.failed.ipynb").read_text()
     assert sorted(p.name for p in executed.iterdir()) == ["01_tiny.failed.ipynb", "01_tiny.ipynb"]
-    _tiny_root(tmp_path, mode="ok")
+    monkeypatch.setenv("TINY_MODE", "ok")
     assert reproduce.main(["--profile", "t"]) == 0
     assert sorted(p.name for p in executed.iterdir()) == ["01_tiny.ipynb"]  # the stale failed copy is gone
 
@@ -135,9 +134,9 @@ def test_stopping_the_runner_kills_its_kernel_at_once(tmp_path):
     import psutil
 
     beat = tmp_path / "beat"
-    executed = _tiny_root(tmp_path, beat=str(beat))
+    executed = _tiny_root(tmp_path)
     repo = pathlib.Path(reproduce.__file__).resolve().parent.parent
-    env = {**os.environ, "CONFPROFILE_ROOT": str(tmp_path), "PYTHONPATH": str(repo)}
+    env = {**os.environ, "CONFPROFILE_ROOT": str(tmp_path), "PYTHONPATH": str(repo), "TINY_BEAT": str(beat)}
     log = tmp_path / "runner.log"  # a file, not a pipe: the kernel inherits it, and a pipe would wait for the kernel
     runner = subprocess.Popen([sys.executable, "-m", "confprofile.reproduce", "--profile", "t"], env=env,
                               stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
