@@ -261,10 +261,12 @@ def pipeline_steps(n_pool: int, pool_ann: pd.DataFrame, pseudo: Sequence[Mapping
     }
 
 
-def voting_table(table: Mapping[str, Mapping], taxonomy: Taxonomy) -> pd.DataFrame:
+def voting_table(table: Mapping[str, Mapping], taxonomy: Taxonomy, pool: bool = False) -> pd.DataFrame:
     """Notebook 03's table (``results.table``: ``evaluate.vote_report`` per method) as a frame:
-    average F1 on all pairs and on kept pairs, coverage, ECE, Brier, then F1 per attribute."""
-    cols = {"avg F1": "avg_f1", "avg F1 kept": "avg_f1_kept", "coverage": "coverage", "ECE": "ece", "Brier": "brier"}
+    average F1 on all pairs and on kept pairs, coverage, ECE, Brier, then F1 per attribute;
+    ``pool``: the balance of the pool's labels too (``balance_pool``, empty for a teacher alone)."""
+    cols = {"avg F1": "avg_f1", "avg F1 kept": "avg_f1_kept", "coverage": "coverage", "ECE": "ece", "Brier": "brier",
+            **({"balance (pool)": "balance_pool"} if pool else {})}
     return pd.DataFrame.from_dict({name: {**{c: r.get(k) for c, k in cols.items()},
                                           **{a.name: r["f1"][a.name] for a in taxonomy}}
                                    for name, r in table.items()}, orient="index")
