@@ -21,11 +21,8 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from confprofile import aggregation, evaluate, monitor, paths, records, voting
-from confprofile.analysis import with_interval
+from confprofile.analysis import THRESHOLDS, with_interval
 from confprofile.taxonomy import Taxonomy
-
-THRESHOLDS = [round(0.05 * i, 2) for i in range(20)]
-"""The confidence thresholds of the precision/recall curves."""
 
 
 @dataclasses.dataclass
@@ -159,8 +156,8 @@ def label_shares(comparison: Comparison, lf, gold: pd.DataFrame | None,
 def calibration_curves(comparison: Comparison, lf, gold: pd.DataFrame | None,
                        taxonomy: Taxonomy) -> tuple[dict, dict]:
     """Reliability bins (``evaluate.reliability``, 10 bins) and threshold curves
-    (``evaluate.threshold_curve`` at ``THRESHOLDS``) on the test split of the chosen rule's vote,
-    its isotonic calibration and its prior correction. ``{}, {}`` without gold."""
+    (``evaluate.threshold_curve`` at ``analysis.THRESHOLDS``) on the test split of the chosen rule's
+    vote, its isotonic calibration and its prior correction. ``{}, {}`` without gold."""
     if gold is None:
         return {}, {}
     series = {"vote": comparison.methods[lf.chosen], "vote + isotonic": lf.candidates["isotonic"].votes["test"],
