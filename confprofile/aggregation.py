@@ -138,6 +138,17 @@ def aggregators(specs: Mapping[str, Mapping | None]) -> dict[str, Aggregator]:
     return {a.name: a for a in out}
 
 
+def rule_of(rules: Mapping[str, object], method: str) -> str | None:
+    """The name of the aggregator of model ``method`` among ``rules`` (a rule table such as
+    ``vote.LabelFree.rules``), None where the profile's ``aggregators`` leave it out.
+
+    >>> rules = {**voting.standard_rules([0.1]), **aggregators({"DawidSkene": None})}
+    >>> rule_of(rules, "DawidSkene"), rule_of(rules, "OneCoinDawidSkene")
+    ('Dawid-Skene (crowd-kit)', None)
+    """
+    return next((n for n, r in rules.items() if isinstance(r, Aggregator) and r.method == method), None)
+
+
 def agreement_table(ann: pd.DataFrame, aggregator: Aggregator, holdout: str = "sample") -> pd.DataFrame:
     """``calibration.agreement_table`` for an aggregator: each held-out unit's agreement with
     the model refitted without it. A unit is one (teacher, sample index) or one teacher, held

@@ -67,6 +67,13 @@ def read_gold(path: str | Path, taxonomy: Taxonomy) -> pd.DataFrame:
     return out
 
 
+def split_gold(profile: str, split: str, taxonomy: Taxonomy) -> pd.DataFrame | None:
+    """A split's gold labels (``read_gold``), or None where the profile has none: the scoring
+    functions of ``confprofile.analysis`` then return empty reports."""
+    path = paths.gold_path(profile, split)
+    return read_gold(path, taxonomy) if path.is_file() else None
+
+
 def _mean_scored(f1: Mapping[str, float]) -> float:
     """Mean over the attributes that have a score (an attribute gold never labels has NaN)."""
     v = [x for x in f1.values() if np.isfinite(x)]

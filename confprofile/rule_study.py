@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from confprofile import aggregation, voting
+from confprofile.analysis import with_interval
 from confprofile.repro import rng
 
 
@@ -230,6 +231,38 @@ def summary(table: pd.DataFrame, n_boot: int = 1000, seed: int = 0, level: float
                      "picked_minus_best_pts_ci": [round(float(lo), 2), round(float(hi), 2)],
                      "within": bool(hi >= -1e-9), "max_regret_pts": round(float(100 * g["regret"].max()), 2)})
     return pd.DataFrame(rows).set_index(["scenario", "criterion"])
+
+
+def choice_study(scenarios: Sequence[str], *, seeds: Iterable[int], n_users: int, n_boot: int, seed: int,
+                 **kwargs) -> dict[str, dict]:
+    """Notebook 03's reduced study: ``study`` of the named ``SCENARIOS`` (keyword arguments
+    ``kwargs``: ``aggregators``, ``criteria_``, ``temperatures``) and its ``summary``, one row per
+    ``"<scenario> | <criterion>"``; empty where ``n_users`` is 0 (the study skipped).
+
+    >>> rows = choice_study(["equal teachers (control)"], seeds=[0], n_users=30, n_boot=50, seed=0, criteria_=("heldout",))
+    >>> list(rows), rows["equal teachers (control) | heldout"]["within"]
+    (['equal teachers (control) | heldout'], True)
+    >>> choice_study(["equal teachers (control)"], seeds=[0], n_users=0, n_boot=50, seed=0)
+    {}
+    """
+    if not n_users:
+        return {}
+    table = study({name: SCENARIOS[name] for name in scenarios}, seeds=seeds, n_users=n_users, **kwargs)
+    rows = summary(table, n_boot=n_boot, seed=seed).to_dict(orient="index")
+    return {f"{scen} | {crit}": r for (scen, crit), r in rows.items()}
+
+
+def said(rows: Mapping[str, Mapping]) -> str:
+    """``choice_study``'s rows as notebook 03 prints them, one line a row.
+
+    >>> print(said({"s | heldout": {"picked": "a", "best": "b", "hits": 0, "runs": 1, "within": False,
+    ...                             "picked_minus_best_pts": -4.0, "picked_minus_best_pts_ci": [-6.0, -2.0]}}))
+    s | heldout: picked a (best by truth: b; best on 0 of 1 tables); accuracy minus the best rule's -4.00 [-6.00, -2.00] points (interval below 0)
+    """
+    return "\n".join(f"{key}: picked {r['picked']} (best by truth: {r['best']}; best on {r['hits']} of {r['runs']} "
+                     f"tables); accuracy minus the best rule's "
+                     f"{with_interval(r['picked_minus_best_pts'], r['picked_minus_best_pts_ci'])} "
+                     f"points{'' if r['within'] else ' (interval below 0)'}" for key, r in rows.items())
 
 
 if __name__ == "__main__":

@@ -82,6 +82,11 @@ class LabelFree:
     reliability: dict[str, float] = field(default_factory=dict)  # ALTERNATIVE per rule (pool), printed beside the score
     answered: dict[str, float] = field(default_factory=dict)  # monitor.answered_shares per teacher (pool)
 
+    @property
+    def majority(self) -> str:
+        """The name of the majority vote among ``rules`` (the baseline every rule is compared with)."""
+        return next(name for name, rule in self.rules.items() if rule.is_majority)
+
 
 def choose_calibration(candidates: Mapping[str, Candidate], balance: Mapping[str, float],
                        shifts: Mapping[str, Mapping[str, float]], max_share_shift: float) -> Candidate:
@@ -196,6 +201,28 @@ def rule_scores(lf: LabelFree) -> list[str]:
         return (not s == s, -s if s == s else 0.0)
     return [f"{'*' if n == lf.chosen else ' '} {lf.score[n]:.4f} ± {lf.score_se.get(n, float('nan')):.4f}  "
             f"{lf.reliability.get(n, float('nan')):.4f}  {n}" for n in sorted(lf.score, key=sort_key)]
+
+
+def calibration_table(lf: LabelFree) -> pd.DataFrame:
+    """Per calibration candidate: the balance of its kept pool labels and the largest kept-label
+    share shift from the uncalibrated vote's and from the teachers' (what ``choose_calibration``
+    and the health checks read)."""
+    return pd.DataFrame({"balance of kept pool labels": lf.balance,
+                         "largest kept-share shift from the vote's": {n: max(s.values()) for n, s in lf.shifts.items()},
+                         "... from the teachers'": {n: max(s.values()) for n, s in lf.shifts_from_teachers.items()}})
+
+
+def results(lf: LabelFree) -> dict:
+    """The label-free entries of notebook 03's results file: the rule chosen and its scores, the
+    calibration chosen and its fitted priors, and the pool's health checks."""
+    return {"chosen_rule": lf.chosen, "final_method": lf.final.name, "heldout_agreement_pool": lf.agreement,
+            "rule_score_pool": lf.score, "rule_criterion": CRITERION, "rule_reliability_pool": lf.reliability,
+            "teacher_weights_pool": lf.teacher_weights,
+            "priors": lf.candidates["prior"].fitted.priors.to_dict(orient="records"),
+            "health": {"teacher_agreement_pool": lf.teacher_alpha, "teacher_shares_pool": lf.teacher_shares,
+                       "vote_shares_pool": lf.vote_shares, "share_shift_pool": lf.shifts,
+                       "share_shift_from_teachers_pool": lf.shifts_from_teachers, "identical_candidates": lf.identical,
+                       "confidence_floor_pool": lf.confidence_floor, "warnings": lf.warnings}}
 
 
 def pseudo_labels(ann: pd.DataFrame, votes: pd.DataFrame) -> list[dict]:

@@ -116,3 +116,40 @@ def test_voting_table_reads_notebook_03s_table():
     t = analysis.voting_table({"majority vote": r}, TAX)
     assert t.loc["majority vote"].to_dict() == {"avg F1": 55.0, "avg F1 kept": 60.0, "coverage": 0.8, "ECE": 0.05,
                                                 "Brier": 0.2, "g": 50.0, "h": 60.0}
+
+
+def test_main_table_bootstraps_its_own_rows_and_reads_04s_and_05s():
+    pred = {"base": _pred(False, False), "sft": _pred(True, False), "rl_x": _pred(True, True),
+            "pseudo_labels": _pred(True, False), "teacher: t": _pred(False, True),
+            **evaluate.chance_predictions(GOLD, TAX, seed=0)}
+    report = {k: evaluate.prediction_report(p, GOLD, TAX) for k, p in pred.items()}
+    stage = {"04": {"claims": {"sft_minus_base_f1": 50.0, "sft_minus_base_f1_ci": [40.0, 60.0]}},
+             "05": {"claims": {"rl_minus_sft_f1": 50.0, "rl_minus_sft_f1_ci": [45.0, 55.0]}}}
+    mt = analysis.main_table(pred, report, stage, GOLD, TAX, final="rl_x", best_teacher="t", n_boot=50, seed=0)
+    assert list(mt.table.index) == ["uniform random (chance)", "majority class (chance)", "base model", "SFT student",
+                                    "SFT+RL student"]  # no supervised reference without it
+    assert set(mt.own) == set(mt.deltas) == set(mt.comparisons) - set(analysis.READ_FROM)
+    assert mt.shown["sft_minus_base_f1"]["average"] == {"delta": 50.0, "ci": [40.0, 60.0]}  # read, not bootstrapped
+    assert mt.interval_from["SFT+RL student − best teacher (t)"] == "06"
+    assert mt.interval_from["SFT student − base model"] == "04 (sft_minus_base_f1)"
+    assert mt.deltas_table.loc["SFT+RL student − SFT student", "interval from"] == "05 (rl_minus_sft_f1)"
+    said = mt.said().splitlines()
+    assert len(said) == len(mt.comparisons) and said[0].endswith("the SFT student is ahead of the base model.")
+    claims = analysis.headline_claims(mt, report, "rl_x", "t")
+    assert claims["final_minus_base_f1"] == 100.0 and claims["final_model"] == "rl_x" and claims["best_teacher"] == "t"
+    assert "sft_minus_base_f1" not in claims and claims["paper_gain_f1"] == analysis.PAPER["gain_f1"]
+
+
+def test_pipeline_counts_read_the_earlier_notebooks_results():
+    stage = {"01": {"n_users": {"pool": 10}}, "04": {"n_examples": {"weighted_calibrated": 6}},
+             "05": {"n_users": {"train": 2, "heldout": 1}, "rows_per_variant": {"full": 2}}}
+    pseudo = [{"attributes": {"g": {"kept": True}}}]
+    ann = pd.DataFrame({"label": ["x"], "ok": [True]})
+    steps = analysis.pipeline_counts(stage, ann, pseudo, _pred(True, True), sft_label_source="weighted_calibrated",
+                                     rl_variant="full")
+    assert steps == analysis.pipeline_steps(10, ann, pseudo, 6, {"drawn": 2, "heldout": 1, "trained": 2},
+                                            _pred(True, True))
+
+
+def test_the_supervised_ceiling_needs_the_pools_gold(tmp_root):
+    assert analysis.supervised_ceiling("t", TAX, seed=0, max_chars=100, max_items=2, system_prompt=False, c=1.0) == {}

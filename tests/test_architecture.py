@@ -22,7 +22,7 @@ STAGES = {
     3: ["voting", "calibration", "aggregation", "vote"],      # stage 1b-c: aggregation, its command line
     4: ["sft", "student", "classical", "choices"],            # stage 2: distillation (SFT), the student, label-free choices
     5: ["rewards", "rl", "rl_runs"],                          # stage 3: RL with confidence rewards; 05's runs and trials
-    6: ["evaluate", "analysis", "rule_study"],                # evaluation against gold (last: reads labels), analysis, 03's rule-choice study
+    6: ["evaluate", "analysis", "rule_study", "vote_eval"],   # evaluation against gold (last: reads labels), analysis, 03's rule-choice study and gold side
     7: ["reproduce", "readme"],                               # the runner; the README results from results files
 }
 RANK = {name: rank for rank, names in STAGES.items() for name in names}

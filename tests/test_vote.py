@@ -166,3 +166,14 @@ def test_a_near_tie_and_an_unequal_teacher_are_warned():
     # a near-tie: the same margin numbers give the warning exactly when the lead is below its standard error
     assert monitor.near_tie_warning("r1", "r2", 0.004, 0.006) and not monitor.near_tie_warning("r1", "r2", 0.01, 0.006)
     assert not monitor.near_tie_warning("r1", None, float("nan"), float("nan"))
+
+
+def test_the_label_free_results_and_calibration_table_name_every_candidate():
+    lf = run(three_kinds())
+    r = vote.results(lf)
+    assert r["chosen_rule"] == lf.chosen and r["final_method"] == lf.final.name and r["rule_criterion"] == vote.CRITERION
+    assert r["health"]["share_shift_pool"] == lf.shifts and r["health"]["warnings"] == lf.warnings
+    assert lf.rules[lf.majority].is_majority
+    table = vote.calibration_table(lf)
+    assert set(table.index) == {c.name for c in lf.candidates.values()}
+    assert table.loc[lf.candidates["thresholds"].name, "largest kept-share shift from the vote's"] == pytest.approx(0.2)
