@@ -126,7 +126,9 @@ def heldout_scores(profile: str, p: Mapping, prep: Mapping, folder: str, fresh: 
 
 def run(profile: str, p: Mapping, prep: Mapping, name: str, quasi, band, *, k: int = 0, folder: str | None = None) -> dict:
     """Train variant ``name`` (repeat ``k``, ``run_seed``) on its rows under ``runs/<p>/rl/<folder>``
-    (default ``run_name``), or reuse it, and choose its checkpoint on the held-out slice.
+    (default ``run_name``), or reuse it, and choose its checkpoint on the held-out slice
+    (``choices.checkpoint_agreement`` with the stage-1 pseudo-labels; answers cached as
+    ``predictions/heldout_rl_<folder>_<step>``, a ``/`` of ``folder`` written ``_``).
     The random-reward control's coin is set to the mean match reward of its own quasi labels and
     band, which are the full recipe's (``rl.match_reward_mean`` over the rollouts of the users it
     keeps). Returns ``{"run", "rows", "reward_p", "curves", "heldout", "chosen_step", "path"}``."""
@@ -138,7 +140,10 @@ def run(profile: str, p: Mapping, prep: Mapping, name: str, quasi, band, *, k: i
     rows = rl.variant_rows(v, prep["messages"], quasi, band, prep["train_ids"], prep["rollouts"], seed, reward_p)
     out = rl.train_grpo(prep["sft_path"], rows, prep["taxonomy"], rl.variant_rewards(v, p["rl_rewards"]),
                         paths.rl_dir(profile) / folder, seed=seed, **grpo_kwargs(p))
-    scores = heldout_scores(profile, p, prep, folder, fresh=not out["reused"])
+    ids = prep["heldout_ids"]
+    scores = choices.checkpoint_agreement(profile, p, out, p["rl_steps"], ids, [prep["messages"][u] for u in ids],
+                                          prep["taxonomy"], f"heldout_rl_{folder.replace('/', '_')}", prep["stage1"],
+                                          seed=p["seed"])
     step = choices.choose(scores)
     path = rl.checkpoints(paths.rl_dir(profile) / folder, final_step=p["rl_steps"])[step]
     return {"run": out, "rows": len(rows), "reward_p": reward_p, "curves": rl.reward_curves(out["log_history"]),

@@ -260,6 +260,15 @@ def prediction_table(user_ids: Sequence[str], texts: Sequence[str | None], taxon
     return pd.DataFrame(rows, columns=PREDICTION_COLUMNS)
 
 
+def generation(p: Mapping) -> dict:
+    """``predict``'s generation keywords from a profile's parameters.
+
+    >>> generation({"student_dtype": "float32", "gen_batch_size": 100, "gen_max_new_tokens": 160})
+    {'dtype': 'float32', 'batch_size': 100, 'max_new_tokens': 160}
+    """
+    return {"dtype": p["student_dtype"], "batch_size": p["gen_batch_size"], "max_new_tokens": p["gen_max_new_tokens"]}
+
+
 def predict(model_path: str | Path, user_ids: Sequence[str], messages: Sequence[list[dict]], taxonomy: Taxonomy,
             dtype: str, batch_size: int, max_new_tokens: int) -> pd.DataFrame:
     """Greedy answers of a saved model, parsed into a prediction table (``prediction_table``)."""
@@ -310,3 +319,13 @@ def cached_predictions(profile: str, model: str, make, fresh: bool) -> pd.DataFr
     table = make()
     save_predictions(table, profile, model)
     return table
+
+
+def cached_predict(profile: str, model: str, model_path: str | Path, user_ids: Sequence[str],
+                   messages: Sequence[list[dict]], taxonomy: Taxonomy, *, fresh: bool, dtype: str, batch_size: int,
+                   max_new_tokens: int) -> pd.DataFrame:
+    """``predict``'s table of the saved model at ``model_path``, kept as ``runs/<p>/predictions/<model>``
+    (``cached_predictions``: generated again when ``fresh``, its weights having just changed)."""
+    return cached_predictions(profile, model, lambda: predict(model_path, user_ids, messages, taxonomy, dtype=dtype,
+                                                              batch_size=batch_size, max_new_tokens=max_new_tokens),
+                              fresh=fresh)

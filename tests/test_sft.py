@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -316,3 +317,27 @@ def test_trial_settings_change_one_axis_at_a_time_and_reject_unknown_keys():
     assert all(sum(v[k] != s["base"][k] for k in v) == 1 for n, v in s.items() if n != "base")
     with pytest.raises(ParamsError, match="not a profile parameter"):
         choices.trial_settings({"sft_trials": {"sft_lr": [1]}})
+
+
+def _fake_run(tmp_path):
+    """A run folder holding only ``final`` (standing for the last step), reused."""
+    final = tmp_path / "run" / "final"
+    final.mkdir(parents=True)
+    return {"path": str(final), "reused": True}
+
+
+def test_checkpoint_predictions_are_cached_by_name_and_scored_against_the_reference(tmp_root, tmp_path, monkeypatch):
+    run = _fake_run(tmp_path)
+    table = pd.DataFrame({"user_id": ["u", "u"], "attribute": ["gender", "age"], "label": ["female", "25_34"]})
+    calls = []
+    monkeypatch.setattr(student, "predict", lambda path, ids, msgs, tax, **kw: calls.append((path, kw)) or table)
+    p = {"student_dtype": "float32", "gen_batch_size": 4, "gen_max_new_tokens": 8}
+    ref = [_pseudo("u", gender={"label": "female", "kept": True}, age={"label": "18_24", "kept": True})]
+    scores = choices.checkpoint_agreement("t", p, run, 7, ["u"], [[]], TAX, "heldout_x", ref)
+    assert list(scores) == [7] and scores[7]["agreement"] == 0.5 and "f1_se" in scores[7]
+    assert paths.predictions_path("t", "heldout_x_7").is_file()
+    assert calls == [(Path(run["path"]), {"dtype": "float32", "batch_size": 4, "max_new_tokens": 8})]
+    again = choices.checkpoint_predictions("t", p, run, 7, ["u"], [[]], TAX, cache="heldout_x")  # reused: read back
+    assert len(calls) == 1 and again[7].equals(table)
+    choices.checkpoint_predictions("t", p, run, 7, ["u"], [[]], TAX)  # no cache: generated on each call
+    assert len(calls) == 2
