@@ -89,6 +89,16 @@ def save_choice(profile: str, run: Mapping, step: int, steps: int) -> Path:
     return out
 
 
+def choose_student(profile: str, p: Mapping, prep: Mapping, run: Mapping) -> tuple[dict[int, dict], int]:
+    """Notebook 04's checkpoint choice for the main student's ``run``: its held-out learning curve
+    (``heldout_curve``), the step ``choose`` picks on it, recorded as the student later stages
+    start from (``save_choice``). Returns ``(curve, step)``."""
+    curve = heldout_curve(profile, p, prep, run)
+    step = choose(curve)
+    save_choice(profile, run, step, variants(p)["sft"][1])
+    return curve, step
+
+
 def chosen_student(profile: str) -> tuple[Path, int]:
     """The SFT student notebook 04 chose (``save_choice``): its folder and step."""
     rec = json.loads((paths.sft_dir(profile) / "student.json").read_text(encoding="utf-8"))
@@ -218,3 +228,15 @@ def recorded_trials(profile: str) -> dict:
     if not f.is_file():
         return {"trials": [], "chosen": {}, "criterion": CRITERION, "steps": None}
     return json.loads(f.read_text(encoding="utf-8"))["results"]
+
+
+def differs_from(p: Mapping, recorded: Mapping) -> dict:
+    """The values a profile states that differ from what its recorded trials chose (``trials``'s
+    or ``rl_runs.trials``'s ``chosen``): ``{key: (profile's value, chosen value)}``; empty when the
+    profile states what they chose (a notebook asserts it).
+
+    >>> differs_from({"sft_learning_rate": 0.002, "sft_abstain": True},
+    ...              {"chosen": {"sft_learning_rate": 0.001, "sft_abstain": True}})
+    {'sft_learning_rate': (0.002, 0.001)}
+    """
+    return {k: (p.get(k), v) for k, v in recorded["chosen"].items() if p.get(k) != v}

@@ -329,3 +329,28 @@ def cached_predict(profile: str, model: str, model_path: str | Path, user_ids: S
     return cached_predictions(profile, model, lambda: predict(model_path, user_ids, messages, taxonomy, dtype=dtype,
                                                               batch_size=batch_size, max_new_tokens=max_new_tokens),
                               fresh=fresh)
+
+
+def predict_runs(profile: str, runs: Mapping[str, Mapping], user_ids: Sequence[str], messages: Sequence[list[dict]],
+                 taxonomy: Taxonomy, *, dtype: str, batch_size: int, max_new_tokens: int) -> dict[str, pd.DataFrame]:
+    """``name -> cached_predict`` of each trained model in ``runs`` (each ``{"path", "reused"}``, as
+    ``sft.train`` and ``rl.train_grpo`` return them), saved under its name; a model trained just
+    now (``reused`` false) answers again."""
+    return {name: cached_predict(profile, name, r["path"], user_ids, messages, taxonomy, fresh=not r["reused"],
+                                 dtype=dtype, batch_size=batch_size, max_new_tokens=max_new_tokens)
+            for name, r in runs.items()}
+
+
+SMOLLM2 = "smollm2_zero_shot"
+"""The name of SmolLM2-135M's zero-shot predictions (``smollm2_predictions``)."""
+
+
+def smollm2_predictions(profile: str, user_ids: Sequence[str], messages: Sequence[list[dict]],
+                        taxonomy: Taxonomy) -> dict[str, pd.DataFrame]:
+    """``{SMOLLM2: table}``: SmolLM2-135M-Instruct's zero-shot answers to the given users by label
+    log-likelihood (``label_loglik_table``), kept as ``predictions/smollm2_zero_shot`` (its weights
+    never change, so once made it is read); ``{}`` for no users."""
+    if not user_ids:
+        return {}
+    return {SMOLLM2: cached_predictions(
+        profile, SMOLLM2, lambda: label_loglik_table(*load_smollm2(), messages, user_ids, taxonomy), fresh=False)}
