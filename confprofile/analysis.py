@@ -4,7 +4,9 @@ Nothing here trains or generates: the inputs are the saved test predictions
 (``runs/<p>/predictions/*.parquet``), the test annotation table, the pseudo-label file, gold
 labels (evaluation only) and the results files of the earlier notebooks. The functions turn
 them into tables (pandas frames, saved by ``repro.save_table``) and precomputed series that
-``confprofile.plots`` draws.
+``confprofile.plots`` draws. The claims notebooks 04 and 05 score against gold are stated here
+too (``SFT_COMPARISONS``, ``RL_COMPARISONS``, ``label_source_ablation``), beside the tables of 06
+that read them back (``rl_ablation_table``).
 
 >>> import pandas as pd
 >>> verdict([0.4, 2.1]), verdict([-1.0, 0.5]), verdict([-3.0, -0.2])
@@ -43,6 +45,16 @@ SFT_COMPARISONS = {"sft_minus_base_f1": ("sft", "base"), "sft_minus_classical_f1
                    "sft_minus_uniform_f1": ("sft", "uniform_random")}
 """Notebook 04's claims, ``key: (a, b)``: ``key`` is ``a``'s average F1 minus ``b``'s, with its interval."""
 
+RL_COMPARISONS = {"rl_minus_sft_f1": ("rl_conf_profile", "sft"), "rl_minus_ttrl_f1": ("rl_conf_profile", "rl_ttrl"),
+                  "rl_minus_vote_share_f1": ("rl_conf_profile", "rl_vote_share"),
+                  "rl_minus_random_reward_f1": ("rl_conf_profile", "rl_random_reward"),
+                  "random_reward_minus_sft_f1": ("rl_random_reward", "sft"),
+                  "no_filter_minus_full_f1": ("rl_no_filter", "rl_conf_profile"),
+                  "majority_quasi_gt_minus_full_f1": ("rl_majority_quasi_gt", "rl_conf_profile"),
+                  "unweighted_reward_minus_full_f1": ("rl_unweighted_reward", "rl_conf_profile")}
+"""Notebook 05's claims, as ``SFT_COMPARISONS``: a baseline's delta is ``rl_minus_<v>``, an ablation's
+``<v>_minus_full`` (``rl_ablation_table`` reads them back); those whose models ran are made."""
+
 LABEL_SOURCE_CLAIM = "best_minus_worst_label_source_f1"
 """Notebook 04's label-source claim (``label_source_ablation``): the best source's student minus the worst's."""
 
@@ -57,6 +69,15 @@ def verdict(ci: Sequence[float]) -> str:
 def with_interval(delta: float, ci: Sequence[float]) -> str:
     """A delta and its interval as one table cell."""
     return f"{delta:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]"
+
+
+def comparisons_among(comparisons: Mapping[str, tuple[str, str]], names) -> dict[str, tuple[str, str]]:
+    """The comparisons whose two models are both among ``names``.
+
+    >>> comparisons_among(RL_COMPARISONS, ["sft", "rl_conf_profile", "rl_ttrl"])
+    {'rl_minus_sft_f1': ('rl_conf_profile', 'sft'), 'rl_minus_ttrl_f1': ('rl_conf_profile', 'rl_ttrl')}
+    """
+    return {k: ab for k, ab in comparisons.items() if all(m in names for m in ab)}
 
 
 def delta_lines(claims: Mapping, comparisons: Mapping[str, tuple[str, str]]) -> str:
