@@ -4,7 +4,9 @@ Nothing here trains or generates: the inputs are the saved test predictions
 (``runs/<p>/predictions/*.parquet``), the test annotation table, the pseudo-label file, gold
 labels (evaluation only) and the results files of the earlier notebooks. The functions turn
 them into tables (pandas frames, saved by ``repro.save_table``) and precomputed series that
-``confprofile.plots`` draws.
+``confprofile.plots`` draws. The claims notebooks 04 and 05 score against gold are stated here
+too (``SFT_COMPARISONS``, ``RL_COMPARISONS``, ``label_source_ablation``), beside the tables of 06
+that read them back (``rl_ablation_table``).
 
 >>> import pandas as pd
 >>> verdict([0.4, 2.1]), verdict([-1.0, 0.5]), verdict([-3.0, -0.2])
@@ -21,7 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from confprofile import evaluate, metrics, monitor, paths, records, voting
+from confprofile import evaluate, metrics, monitor, paths, records, student, voting
 from confprofile.repro import derive_seed, load_results
 from confprofile.taxonomy import UNKNOWN, Taxonomy
 
@@ -42,6 +44,24 @@ NO_ANSWER = "no answer"
 THRESHOLDS = [round(0.05 * i, 2) for i in range(20)]
 """The confidence thresholds of the precision/recall curves."""
 
+SFT_COMPARISONS = {"sft_minus_base_f1": ("sft", "base"), "sft_minus_classical_f1": ("sft", "classical"),
+                   "sft_minus_pseudo_labels_f1": ("sft", "pseudo_labels"),
+                   "sft_minus_uniform_f1": ("sft", "uniform_random")}
+"""Notebook 04's claims, ``key: (a, b)``: ``key`` is ``a``'s average F1 minus ``b``'s, with its interval."""
+
+RL_COMPARISONS = {"rl_minus_sft_f1": ("rl_conf_profile", "sft"), "rl_minus_ttrl_f1": ("rl_conf_profile", "rl_ttrl"),
+                  "rl_minus_vote_share_f1": ("rl_conf_profile", "rl_vote_share"),
+                  "rl_minus_random_reward_f1": ("rl_conf_profile", "rl_random_reward"),
+                  "random_reward_minus_sft_f1": ("rl_random_reward", "sft"),
+                  "no_filter_minus_full_f1": ("rl_no_filter", "rl_conf_profile"),
+                  "majority_quasi_gt_minus_full_f1": ("rl_majority_quasi_gt", "rl_conf_profile"),
+                  "unweighted_reward_minus_full_f1": ("rl_unweighted_reward", "rl_conf_profile")}
+"""Notebook 05's claims, as ``SFT_COMPARISONS``: a baseline's delta is ``rl_minus_<v>``, an ablation's
+``<v>_minus_full`` (``rl_ablation_table`` reads them back); those whose models ran are made."""
+
+LABEL_SOURCE_CLAIM = "best_minus_worst_label_source_f1"
+"""Notebook 04's label-source claim (``label_source_ablation``): the best source's student minus the worst's."""
+
 
 def verdict(ci: Sequence[float]) -> str:
     """Which way a paired interval of ``a - b`` went, to read "a is ... b": ``ahead of`` (above
@@ -53,6 +73,26 @@ def verdict(ci: Sequence[float]) -> str:
 def with_interval(delta: float, ci: Sequence[float]) -> str:
     """A delta and its interval as one table cell."""
     return f"{delta:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]"
+
+
+def comparisons_among(comparisons: Mapping[str, tuple[str, str]], names) -> dict[str, tuple[str, str]]:
+    """The comparisons whose two models are both among ``names``.
+
+    >>> comparisons_among(RL_COMPARISONS, ["sft", "rl_conf_profile", "rl_ttrl"])
+    {'rl_minus_sft_f1': ('rl_conf_profile', 'sft'), 'rl_minus_ttrl_f1': ('rl_conf_profile', 'rl_ttrl')}
+    """
+    return {k: ab for k, ab in comparisons.items() if all(m in names for m in ab)}
+
+
+def delta_lines(claims: Mapping, comparisons: Mapping[str, tuple[str, str]]) -> str:
+    """One printed line per comparison ``key: (a, b)`` of ``claims`` (``evaluate.delta_claims``):
+    the delta, its interval and which way it went.
+
+    >>> print(delta_lines({"a_minus_b_f1": 2.0, "a_minus_b_f1_ci": [0.5, 3.5]}, {"a_minus_b_f1": ("a", "b")}))
+    a - b: +2.00 [+0.50, +3.50] F1: a is ahead of b.
+    """
+    return "\n".join(f"{a} - {b}: {with_interval(claims[k], claims[f'{k}_ci'])} F1: "
+                     f"{a} is {verdict(claims[f'{k}_ci'])} {b}." for k, (a, b) in comparisons.items())
 
 
 def answers(pred: pd.DataFrame) -> pd.DataFrame:
@@ -394,6 +434,50 @@ def student_claims(report: Mapping, pred: pd.DataFrame, gold: pd.DataFrame, taxo
     by_clue = f1_by_clue(pred, gold, taxonomy, ["explicit", "none"])["f1"]
     return {f"{prefix}_abstention_rate": float(report["abstention_rate"]),
             f"{prefix}_explicit_clue_f1": by_clue["explicit"], f"{prefix}_no_clue_f1": by_clue["none"]}
+
+
+def student_reports(pred: Mapping[str, pd.DataFrame], gold: pd.DataFrame, taxonomy: Taxonomy,
+                    smollm2_ids: Sequence[str]) -> dict[str, dict]:
+    """``evaluate.prediction_report`` of every model on the test users, but SmolLM2's zero-shot
+    answers (``student.SMOLLM2``), which cover only ``smollm2_ids``: scored on those users, with
+    the main student scored on the same users beside them (``sft_on_smollm2_users``)."""
+    out = {name: evaluate.prediction_report(p, gold, taxonomy) for name, p in pred.items() if name != student.SMOLLM2}
+    if student.SMOLLM2 in pred:
+        sub = gold[gold["user_id"].isin(smollm2_ids)]
+        out[student.SMOLLM2] = evaluate.prediction_report(pred[student.SMOLLM2], sub, taxonomy)
+        out["sft_on_smollm2_users"] = evaluate.prediction_report(pred["sft"], sub, taxonomy)
+    return out
+
+
+def label_source_ablation(arms: Mapping[str, str], pred: Mapping[str, pd.DataFrame],
+                          fallback: Mapping[str, pd.DataFrame], gold: pd.DataFrame, taxonomy: Taxonomy, *,
+                          n_boot: int, seed: int) -> tuple[dict[str, float], dict, dict[str, tuple[str, str]]]:
+    """The label-source ablation: one student per source decides it, the LLM students of ``arms``
+    (``source -> model`` in ``pred``, ``sft.ablation_arms``) or, where none was trained, the
+    ``fallback`` (``source -> test predictions``: the classical students). Returns each source's
+    average F1; the claims ``label_source_student`` (``llm`` or ``classical``),
+    ``best_label_source``, ``worst_label_source`` and ``best_minus_worst_label_source_f1`` with
+    its paired interval (``evaluate.delta_claims``); and that comparison as ``{key: (best, worst)}``
+    (for ``delta_lines``).
+
+    >>> from confprofile.taxonomy import parse_taxonomy
+    >>> tax = parse_taxonomy({"attributes": {"g": {"labels": {"x": {"description": "x"},
+    ...                                                       "y": {"description": "y"}}}}})
+    >>> gold = pd.DataFrame({"user_id": ["u", "v"], "attribute": ["g", "g"], "gold": ["x", "y"]})
+    >>> classical = {"majority": gold.assign(label=["y", "x"]), "weighted": gold.assign(label=gold["gold"])}
+    >>> f1, claims, cmp = label_source_ablation({}, {}, classical, gold, tax, n_boot=20, seed=0)
+    >>> f1, claims["label_source_student"], claims["best_minus_worst_label_source_f1"]
+    ({'majority': 0.0, 'weighted': 100.0}, 'classical', 100.0)
+    >>> cmp
+    {'best_minus_worst_label_source_f1': ('weighted', 'majority')}
+    """
+    students = {src: pred[m] for src, m in arms.items()} or dict(fallback)
+    f1 = {src: evaluate.score(p, gold, taxonomy)["avg_f1"] for src, p in students.items()}
+    best, worst = max(f1, key=f1.get), min(f1, key=f1.get)
+    cmp = {LABEL_SOURCE_CLAIM: (best, worst)}
+    claims = evaluate.delta_claims(students, cmp, gold, taxonomy, n_boot=n_boot, seed=seed)
+    return f1, {**claims, "label_source_student": "llm" if arms else "classical", "best_label_source": best,
+                "worst_label_source": worst}, cmp
 
 
 def confusion(pred: pd.DataFrame, gold: pd.DataFrame, attribute: str, labels: Sequence[str]) -> dict:

@@ -28,12 +28,6 @@ from confprofile.sft import base_student, sft_examples, train_student, variants
 from confprofile.taxonomy import Taxonomy
 
 
-def predict_heldout(model_path: str | Path, p: Mapping, prep: Mapping) -> pd.DataFrame:
-    """A student's greedy answers on the held-out slice of the pool, parsed."""
-    return student.predict(model_path, prep["heldout"]["user_ids"], prep["heldout"]["messages"], prep["taxonomy"],
-                           p["student_dtype"], p["gen_batch_size"], p["gen_max_new_tokens"])
-
-
 def heldout_score(pred: pd.DataFrame, prep: Mapping, n_boot: int = 200) -> dict:
     """The label-free criterion every SFT choice is made by: ``splits.agreement`` of a held-out
     prediction table with 03's pseudo-labels of those users, with its bootstrap standard error."""
@@ -45,28 +39,43 @@ CRITERION = {"split": "heldout", "metric": "avg macro-F1 against the kept pseudo
              "rule": "the first listed within one bootstrap standard error of the best"}
 
 
-def checkpoint_predictions(profile: str, p: Mapping, run: Mapping, user_ids: Sequence[str],
-                           messages: Sequence[list[dict]], taxonomy: Taxonomy, tag: str,
-                           name: str = "sft") -> dict[int, pd.DataFrame]:
-    """Greedy predictions of every saved checkpoint of a run (its ``final`` model standing for
-    the last step) on the given users: ``step -> prediction table``, cached under
-    ``runs/<p>/predictions/<tag>_<name>_<step>.parquet`` (regenerated when the run was just
-    trained). The learning curve and the checkpoint choice read them."""
-    steps = variants(p)[name][1]
+def checkpoint_predictions(profile: str, p: Mapping, run: Mapping, final_step: int, user_ids: Sequence[str],
+                           messages: Sequence[list[dict]], taxonomy: Taxonomy,
+                           cache: str | None = None) -> dict[int, pd.DataFrame]:
+    """Greedy predictions of every saved checkpoint of a run on the given users: ``step ->
+    prediction table``. ``run`` is what ``sft.train`` or ``rl.train_grpo`` returns (``path``: its
+    ``final`` model, standing for ``final_step``; ``reused``). With ``cache``, each table is kept
+    as ``runs/<p>/predictions/<cache>_<step>.parquet`` (generated again when the run was just
+    trained); without, generated on each call. SFT's learning curve, RL's checkpoint choice
+    (``checkpoint_agreement``) and the notebooks' F1 by checkpoint read them."""
+    gen = student.generation(p)
     out = {}
-    for step, path in checkpoints.saved(Path(run["path"]).parent, final_step=steps).items():
-        out[step] = student.cached_predictions(profile, f"{tag}_{name}_{step}", lambda path=path: student.predict(
-            path, user_ids, messages, taxonomy, p["student_dtype"], p["gen_batch_size"], p["gen_max_new_tokens"]),
-            fresh=not run["reused"])
+    for step, path in checkpoints.saved(Path(run["path"]).parent, final_step=final_step).items():
+        out[step] = (student.predict(path, user_ids, messages, taxonomy, **gen) if cache is None else
+                     student.cached_predict(profile, f"{cache}_{step}", path, user_ids, messages, taxonomy,
+                                            fresh=not run["reused"], **gen))
     return out
 
 
+def checkpoint_agreement(profile: str, p: Mapping, run: Mapping, final_step: int, user_ids: Sequence[str],
+                         messages: Sequence[list[dict]], taxonomy: Taxonomy, cache: str, reference: Sequence[Mapping],
+                         *, n_boot: int = 200, seed: int = 0) -> dict[int, dict]:
+    """The label-free criterion at every checkpoint of a run: ``step -> splits.agreement`` (with
+    its bootstrap ``f1_se``) of the checkpoint's answers (``checkpoint_predictions``, cached under
+    ``cache``) with ``reference``, the pseudo-label records of those held-out users. SFT's
+    learning curve (``heldout_curve``) and RL's checkpoint choice (``rl_runs.run``) both read it."""
+    labels = {a.name: list(a.labels) for a in taxonomy}
+    pred = checkpoint_predictions(profile, p, run, final_step, user_ids, messages, taxonomy, cache)
+    return {step: splits.agreement(t, reference, labels, n_boot=n_boot, seed=seed) for step, t in pred.items()}
+
+
 def heldout_curve(profile: str, p: Mapping, prep: Mapping, run: Mapping, name: str = "sft") -> dict[int, dict]:
-    """The held-out criterion (``heldout_score``) at every checkpoint: the learning curve
-    without labels, and what the checkpoint choice (``choose``) reads."""
-    pred = checkpoint_predictions(profile, p, run, prep["heldout"]["user_ids"], prep["heldout"]["messages"],
-                                  prep["taxonomy"], "heldout", name)
-    return {step: heldout_score(t, prep) for step, t in pred.items()}
+    """The held-out criterion (``heldout_score``) at every checkpoint of student ``name``: the
+    learning curve without labels, and what the checkpoint choice (``choose``) reads; answers
+    cached as ``predictions/heldout_<name>_<step>``."""
+    return checkpoint_agreement(profile, p, run, variants(p)[name][1], prep["heldout"]["user_ids"],
+                                prep["heldout"]["messages"], prep["taxonomy"], f"heldout_{name}",
+                                prep["pseudo"]["weighted_calibrated"])
 
 
 def save_choice(profile: str, run: Mapping, step: int, steps: int) -> Path:
@@ -78,6 +87,16 @@ def save_choice(profile: str, run: Mapping, step: int, steps: int) -> Path:
     out.write_text(json.dumps({"path": path.relative_to(paths.sft_dir(profile)).as_posix(), "step": int(step)},
                               indent=1) + "\n", encoding="utf-8")
     return out
+
+
+def choose_student(profile: str, p: Mapping, prep: Mapping, run: Mapping) -> tuple[dict[int, dict], int]:
+    """Notebook 04's checkpoint choice for the main student's ``run``: its held-out learning curve
+    (``heldout_curve``), the step ``choose`` picks on it, recorded as the student later stages
+    start from (``save_choice``). Returns ``(curve, step)``."""
+    curve = heldout_curve(profile, p, prep, run)
+    step = choose(curve)
+    save_choice(profile, run, step, variants(p)["sft"][1])
+    return curve, step
 
 
 def chosen_student(profile: str) -> tuple[Path, int]:
@@ -160,8 +179,9 @@ def run_trial(profile: str, p: Mapping, prep: Mapping, name: str, setting: Mappi
     if any(q[k] != p[k] for k in SIZE_KEYS):
         base, _ = base_student(profile, q, examples, prep["taxonomy"], folder=f"trials/{name}/base")
     run = train_student(q, base, examples, folder, steps=q["sft_trial_steps"], seed_key="trial")
-    pred = student.cached_predictions(profile, f"heldout_trial_{name}", lambda: predict_heldout(run["path"], q, prep),
-                                      fresh=not run["reused"])
+    pred = student.cached_predict(profile, f"heldout_trial_{name}", run["path"], prep["heldout"]["user_ids"],
+                                  prep["heldout"]["messages"], prep["taxonomy"], fresh=not run["reused"],
+                                  **student.generation(q))
     return {"name": name, "setting": dict(setting), **CRITERION, **heldout_score(pred, prep),
             "steps": q["sft_trial_steps"], "train_minutes": run["train_runtime"] / 60,
             "abstention_rate": float(pred["abstained"].mean()),
@@ -208,3 +228,15 @@ def recorded_trials(profile: str) -> dict:
     if not f.is_file():
         return {"trials": [], "chosen": {}, "criterion": CRITERION, "steps": None}
     return json.loads(f.read_text(encoding="utf-8"))["results"]
+
+
+def differs_from(p: Mapping, recorded: Mapping) -> dict:
+    """The values a profile states that differ from what its recorded trials chose (``trials``'s
+    or ``rl_runs.trials``'s ``chosen``): ``{key: (profile's value, chosen value)}``; empty when the
+    profile states what they chose (a notebook asserts it).
+
+    >>> differs_from({"sft_learning_rate": 0.002, "sft_abstain": True},
+    ...              {"chosen": {"sft_learning_rate": 0.001, "sft_abstain": True}})
+    {'sft_learning_rate': (0.002, 0.001)}
+    """
+    return {k: (p.get(k), v) for k, v in recorded["chosen"].items() if p.get(k) != v}

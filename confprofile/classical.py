@@ -20,11 +20,13 @@ Label-free: it sees pseudo-labels only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from confprofile.repro import derive_seed
+from confprofile.sft import LABEL_SOURCES, records_as_votes
 from confprofile.taxonomy import Taxonomy
 
 
@@ -57,3 +59,17 @@ def fit_predict(train_texts: Sequence[str], train_ids: Sequence[str], votes: pd.
         rows += [{"user_id": u, "attribute": attr.name, "label": lab, "confidence": cf, "ok": lab is not None,
                   "abstained": False, "error": None} for u, lab, cf in zip(test_ids, labels, conf)]
     return pd.DataFrame(rows, columns=["user_id", "attribute", "label", "confidence", "ok", "abstained", "error"])
+
+
+def by_source(prep: Mapping, p: Mapping) -> dict[str, pd.DataFrame]:
+    """``label source -> test predictions`` of one classical student per source of
+    ``sft.LABEL_SOURCES`` (``prep``: ``sft.prepare``'s), each trained on the rendered records of
+    the main source's SFT users (``sft_label_source``) with that source's pseudo-labels, at
+    ``classical_c``, seeded from ``seed``. Trains in seconds: the label-source ablation's students
+    when no LLM arm is trained, and the main source's is the ``classical`` peer."""
+    examples = prep["examples"][p["sft_label_source"]]
+    texts, ids = [e["prompt"][-1]["content"] for e in examples], [e["user_id"] for e in examples]
+    test_texts = [m[-1]["content"] for m in prep["test"]["messages"]]
+    return {src: fit_predict(texts, ids, records_as_votes(prep["pseudo"][src]), test_texts, prep["test"]["user_ids"],
+                             prep["taxonomy"], c=p["classical_c"], seed=derive_seed(p["seed"], "classical"))
+            for src in LABEL_SOURCES}

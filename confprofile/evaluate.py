@@ -234,6 +234,18 @@ def reliability(votes: pd.DataFrame, gold: pd.DataFrame, n_bins: int) -> dict[st
     return metrics.reliability_bins(j["confidence"], j["correct"], n_bins)
 
 
+def answer_reliability(table: pd.DataFrame, gold: pd.DataFrame, n_bins: int) -> dict[str, list]:
+    """``reliability`` of a model's stated confidence over the pairs it answered: every pair of a
+    prediction table with a label, only the kept ones of a vote table (``kept``)."""
+    return reliability(table[table["kept"].astype(bool)] if "kept" in table else table, gold, n_bins)
+
+
+def f1_by_step(pred_by_step: Mapping[int, pd.DataFrame], gold: pd.DataFrame, taxonomy: Taxonomy) -> dict[int, float]:
+    """Average macro-F1 (``score``) of each checkpoint's predictions (``choices.checkpoint_predictions``):
+    ``step -> F1``, reported beside the label-free curve, never choosing anything."""
+    return {step: score(t, gold, taxonomy)["avg_f1"] for step, t in pred_by_step.items()}
+
+
 def cost_curve(ann: pd.DataFrame, rules: Mapping[str, voting.VoteRule],
                teacher_weights: Mapping[str, Mapping[str, float] | pd.Series | None], gold: pd.DataFrame,
                taxonomy: Taxonomy, sample_counts: Sequence[int]) -> dict[str, list[float]]:

@@ -26,6 +26,15 @@ from confprofile import choices, paths, records, rl, sft, splits, student
 from confprofile.repro import derive_seed
 from confprofile.taxonomy import load_taxonomy
 
+NOTEBOOK_PARAMS = ("profile", "seed", "sft_max_chars", "sft_max_items", "sft_system_prompt", "student_dtype",
+                   "gen_batch_size", "gen_max_new_tokens", "n_bootstrap", "heldout_users", "rl_users",
+                   "rl_heldout_users", "rl_rollouts", "rl_rollout_temperature", "rl_stage1_votes", "rl_band", "rl_rewards", "rl_variants",
+                   "rl_seeds", "rl_seed_variants", "rl_trials", "rl_steps", "rl_prompts_per_step", "rl_generations",
+                   "rl_learning_rate", "rl_beta", "rl_scale_rewards", "rl_save_steps", "rl_lora", "rl_use_vllm",
+                   "torch_threads", "taxonomy_file")
+"""The parameters notebook 05 declares in its ``parameters`` cell (a test checks), all of them
+recorded with its results: the notebook's ``params`` is these names' values."""
+
 ROLLOUT_KEYS = ("heldout_users", "rl_users", "rl_rollouts", "rl_rollout_temperature", "sft_max_chars",
                 "sft_max_items", "sft_system_prompt", "student_dtype", "gen_batch_size", "gen_max_new_tokens",
                 "taxonomy_file")
@@ -42,8 +51,9 @@ def prepare(profile: str, p: Mapping) -> dict:
     """Sets torch's threads and returns what every RL run of a profile starts from: taxonomy,
     pool records by id, stage-1 pseudo-labels (``pseudo_labels/pool.jsonl``), the RL users
     (``train_ids``: the pool's RL part) and the held-out users answering for every choice
-    (``heldout_ids``), their chat prompts, the SFT student 04 chose, and the rollouts (sampled
-    once, cached under ``runs/<p>/rl/`` on the student and ``ROLLOUT_KEYS``)."""
+    (``heldout_ids``), their chat prompts, the SFT student 04 chose, the rollouts (sampled
+    once, cached under ``runs/<p>/rl/`` on the student and ``ROLLOUT_KEYS``), and the test users'
+    prompts (``test``: ``sft.user_prompts``; evaluation reads them, nothing here does)."""
     student.use_threads(p["torch_threads"])
     taxonomy = load_taxonomy(p.get("taxonomy_file"))
     pool = {r["user_id"]: r for r in records.read_records(paths.records_path(profile, "pool"))}
@@ -62,8 +72,9 @@ def prepare(profile: str, p: Mapping) -> dict:
                                   p["gen_max_new_tokens"], taxonomy)
 
     rollouts = rl.cached_rollouts(paths.rl_dir(profile), f"{key:012x}", sample)
+    test = sft.user_prompts(records.read_records(paths.records_path(profile, "test")), taxonomy, p)
     return {"taxonomy": taxonomy, "pool": pool, "stage1": stage1, "train_ids": train_ids, "heldout_ids": heldout_ids,
-            "messages": messages, "sft_path": sft_path, "sft_step": sft_step, "rollouts": rollouts}
+            "messages": messages, "sft_path": sft_path, "sft_step": sft_step, "rollouts": rollouts, "test": test}
 
 
 def variant_votes(p: Mapping, prep: Mapping, names: Sequence[str]) -> dict[str, tuple]:
@@ -107,29 +118,14 @@ def repeats(p: Mapping, name: str) -> int:
     return 1 + (len(p["rl_seeds"]) if name in p["rl_seed_variants"] else 0)
 
 
-def heldout_scores(profile: str, p: Mapping, prep: Mapping, folder: str, fresh: bool, n_boot: int = 200) -> dict:
-    """Every saved checkpoint of a run (``final`` standing for the last step) scored on the
-    held-out users: ``step -> splits.agreement`` (with ``f1_se``) against their stage-1
-    pseudo-labels; the answers cached as ``predictions/heldout_rl_<folder>_<step>``."""
-    ids = prep["heldout_ids"]
-    msgs = [prep["messages"][u] for u in ids]
-    labels = {a.name: list(a.labels) for a in prep["taxonomy"]}
-    out = {}
-    for step, path in rl.checkpoints(paths.rl_dir(profile) / folder, final_step=p["rl_steps"]).items():
-        pred = student.cached_predictions(
-            profile, f"heldout_rl_{folder.replace('/', '_')}_{step}",
-            lambda path=path: student.predict(path, ids, msgs, prep["taxonomy"], p["student_dtype"],
-                                              p["gen_batch_size"], p["gen_max_new_tokens"]), fresh=fresh)
-        out[step] = splits.agreement(pred, prep["stage1"], labels, n_boot=n_boot, seed=p["seed"])
-    return out
-
-
 def run(profile: str, p: Mapping, prep: Mapping, name: str, quasi, band, *, k: int = 0, folder: str | None = None) -> dict:
     """Train variant ``name`` (repeat ``k``, ``run_seed``) on its rows under ``runs/<p>/rl/<folder>``
-    (default ``run_name``), or reuse it, and choose its checkpoint on the held-out slice.
+    (default ``run_name``), or reuse it, and choose its checkpoint on the held-out slice
+    (``choices.checkpoint_agreement`` with the stage-1 pseudo-labels; answers cached as
+    ``predictions/heldout_rl_<folder>_<step>``, a ``/`` of ``folder`` written ``_``).
     The random-reward control's coin is set to the mean match reward of its own quasi labels and
     band, which are the full recipe's (``rl.match_reward_mean`` over the rollouts of the users it
-    keeps). Returns ``{"run", "rows", "reward_p", "curves", "heldout", "chosen_step", "path"}``."""
+    keeps). Returns ``{"run", "variant", "rows", "reward_p", "curves", "heldout", "chosen_step", "path"}``."""
     v, seed = rl.variant(name), run_seed(p, k)
     folder = folder or run_name(name, p, k)
     kept = band.loc[band["status"] == "kept", "user_id"] if v.band else prep["train_ids"]
@@ -138,11 +134,48 @@ def run(profile: str, p: Mapping, prep: Mapping, name: str, quasi, band, *, k: i
     rows = rl.variant_rows(v, prep["messages"], quasi, band, prep["train_ids"], prep["rollouts"], seed, reward_p)
     out = rl.train_grpo(prep["sft_path"], rows, prep["taxonomy"], rl.variant_rewards(v, p["rl_rewards"]),
                         paths.rl_dir(profile) / folder, seed=seed, **grpo_kwargs(p))
-    scores = heldout_scores(profile, p, prep, folder, fresh=not out["reused"])
+    ids = prep["heldout_ids"]
+    scores = choices.checkpoint_agreement(profile, p, out, p["rl_steps"], ids, [prep["messages"][u] for u in ids],
+                                          prep["taxonomy"], f"heldout_rl_{folder.replace('/', '_')}", prep["stage1"],
+                                          seed=p["seed"])
     step = choices.choose(scores)
     path = rl.checkpoints(paths.rl_dir(profile) / folder, final_step=p["rl_steps"])[step]
-    return {"run": out, "rows": len(rows), "reward_p": reward_p, "curves": rl.reward_curves(out["log_history"]),
-            "heldout": scores, "chosen_step": step, "path": str(path)}
+    return {"run": out, "variant": v.name, "rows": len(rows), "reward_p": reward_p,
+            "curves": rl.reward_curves(out["log_history"]), "heldout": scores, "chosen_step": step, "path": str(path)}
+
+
+def run_all(profile: str, p: Mapping, prep: Mapping, quasi: Mapping, band: Mapping) -> dict[str, dict]:
+    """Every run of a profile (``run``): each of ``rl_variants`` with its quasi labels and band,
+    repeated ``repeats`` times; ``run_name -> run``'s record, in that order."""
+    return {run_name(n, p, k): run(profile, p, prep, n, quasi[n], band[n], k=k)
+            for n in p["rl_variants"] for k in range(repeats(p, n))}
+
+
+def model_name(run: str) -> str:
+    """The name of a run's test predictions (``runs/<p>/predictions/<name>.parquet``).
+
+    >>> model_name("conf_profile"), model_name("conf_profile_seed1")
+    ('rl_conf_profile', 'rl_conf_profile_seed1')
+    """
+    return f"rl_{run}"
+
+
+def seed_models(p: Mapping) -> dict[str, list[str]]:
+    """Per variant of ``rl_variants``, the names of its runs' test predictions, one per training
+    seed (``run_name``, ``model_name``).
+
+    >>> seed_models({"rl_variants": ["conf_profile", "ttrl"], "rl_seeds": [1], "rl_seed_variants": ["conf_profile"]})
+    {'conf_profile': ['rl_conf_profile', 'rl_conf_profile_seed1'], 'ttrl': ['rl_ttrl']}
+    """
+    return {n: [model_name(run_name(n, p, k)) for k in range(repeats(p, n))] for n in p["rl_variants"]}
+
+
+def run_predictions(profile: str, p: Mapping, runs: Mapping[str, Mapping], prep: Mapping) -> dict:
+    """``model_name -> test predictions`` of every run's chosen checkpoint (``student.predict_runs``:
+    cached, generated again for a run trained just now), on ``prep["test"]``'s users."""
+    chosen = {model_name(n): {"path": r["path"], "reused": r["run"]["reused"]} for n, r in runs.items()}
+    return student.predict_runs(profile, chosen, prep["test"]["user_ids"], prep["test"]["messages"], prep["taxonomy"],
+                                **student.generation(p))
 
 
 def trials(profile: str, p: Mapping, prep: Mapping, log=print) -> dict:

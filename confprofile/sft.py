@@ -60,6 +60,16 @@ from confprofile.repro import derive_seed
 from confprofile.taxonomy import UNKNOWN, Taxonomy
 
 LABEL_SOURCES = ("best_single", "majority", "weighted", "weighted_calibrated")
+NOTEBOOK_PARAMS = ("profile", "seed", "coverage", "prior_strength", "heldout_users", "rl_users", "sft_label_source",
+                   "sft_max_chars", "sft_max_items", "sft_system_prompt", "sft_rationale_chars", "sft_confidence",
+                   "sft_abstain", "student_model", "student_dtype", "student_vocab_size", "student_hidden",
+                   "student_layers", "student_heads", "student_kv_heads", "student_ffn", "sft_record_weight",
+                   "sft_lora", "sft_steps", "sft_ablation_steps", "sft_ablation_sources", "sft_batch_size", "sft_grad_accum",
+                   "sft_learning_rate", "sft_warmup_ratio", "sft_weight_decay", "sft_max_length", "sft_save_steps",
+                   "sft_logging_steps", "gen_batch_size", "gen_max_new_tokens", "classical_c", "smollm2_users",
+                   "torch_threads", "n_bootstrap", "taxonomy_file")
+"""The parameters notebook 04 declares in its ``parameters`` cell (a test checks), all of them
+recorded with its results: the notebook's ``params`` is these names' values."""
 WEIGHTED_RULE = {"norm": "none"}
 """The weighted vote of ``weighted`` and ``weighted_calibrated``: raw confidences, times teacher
 weights from ``voting.teacher_reliability`` fitted on the pool (notebook 03's default rule)."""
@@ -81,6 +91,20 @@ def student_messages(record: dict, taxonomy: Taxonomy, max_chars: int, max_items
     if system_prompt:
         msgs.insert(0, {"role": "system", "content": prompts.system_prompt(taxonomy)})
     return msgs
+
+
+def user_prompts(recs: Sequence[dict], taxonomy: Taxonomy, p: Mapping) -> dict[str, list]:
+    """The student's prompts for some users under a profile's prompt settings (``sft_max_chars``,
+    ``sft_max_items``, ``sft_system_prompt``): ``{"user_ids": [...], "messages": [...]}``, in order.
+
+    >>> from confprofile.taxonomy import load_taxonomy
+    >>> p = {"sft_max_chars": 100, "sft_max_items": 2, "sft_system_prompt": False}
+    >>> user_prompts([{"user_id": "u1", "bio": "nurse"}], load_taxonomy(), p)
+    {'user_ids': ['u1'], 'messages': [[{'role': 'user', 'content': 'User u1\\nBio: nurse'}]]}
+    """
+    return {"user_ids": [r["user_id"] for r in recs],
+            "messages": [student_messages(r, taxonomy, p["sft_max_chars"], p["sft_max_items"], p["sft_system_prompt"])
+                         for r in recs]}
 
 
 def target_text(attributes: Mapping[str, Mapping], taxonomy: Taxonomy, rationale_chars: int,
@@ -397,6 +421,67 @@ def curves(log_history: Sequence[Mapping]) -> dict[str, list[float]]:
     return out
 
 
+def base_stats(prep: Mapping, source: str, dtype: str) -> tuple[int, dict[str, float]]:
+    """The untrained student's parameter count and ``token_stats`` of a label source's examples
+    (its tokenizer's), loaded from ``prep["base_path"]`` (``prepare``) and let go again."""
+    from confprofile import student
+
+    model, tokenizer = student.load_student(prep["base_path"], dtype)
+    return student.n_params(model), token_stats(tokenizer, prep, source)
+
+
+def token_stats(tokenizer, prep: Mapping, source: str) -> dict[str, float]:
+    """Mean tokens per example of a label source's SFT data (``prep``: ``prepare``'s): ``prompt``
+    (the chat-templated prompt, first 500 examples), ``answer`` (the target, first 200) and
+    ``answer_with_rationales`` (the targets of the first 200 pool users' pseudo-labels with
+    200-character rationales: what rationales would cost)."""
+    import numpy as np
+
+    def n_tokens(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    examples = prep["examples"][source]
+    with_rationales = sft_examples(prep["records"]["pool"], prep["pseudo"][source][:200], prep["taxonomy"],
+                                   **{**prep["data_kw"], "rationale_chars": 200})
+    prompts = [tokenizer.apply_chat_template(e["prompt"], tokenize=False, add_generation_prompt=True)
+               for e in examples[:500]]
+    return {"prompt": float(np.mean([n_tokens(t) for t in prompts])),
+            "answer": float(np.mean([n_tokens(e["completion"][0]["content"]) for e in examples[:200]])),
+            "answer_with_rationales": float(np.mean([n_tokens(e["completion"][0]["content"])
+                                                     for e in with_rationales]))}
+
+
+def training_summary(runs: Mapping[str, Mapping], curves_: Mapping[str, Mapping]) -> pd.DataFrame:
+    """One row per trained student (``train``'s record, its ``curves``): training seconds, whether
+    it was reused or resumed, and its first and last logged loss."""
+    return pd.DataFrame({name: {"train_s": round(r["train_runtime"], 1), "reused": r["reused"],
+                                "resumed_from": r["resumed_from"], "first_loss": round(curves_[name]["loss"][0], 3),
+                                "last_loss": round(curves_[name]["loss"][-1], 3)} for name, r in runs.items()}).T
+
+
+def training_record(runs: Mapping[str, Mapping], curves_: Mapping[str, Mapping]) -> dict[str, dict]:
+    """What a results file keeps of each trained student: its ``curves``, training seconds
+    (``train_runtime_s``, summed over resumed segments) and last logged step.
+
+    >>> training_record({"sft": {"train_runtime": 12.5}}, {"sft": {"step": [10, 20], "loss": [2.0, 1.5]}})
+    {'sft': {'curves': {'step': [10, 20], 'loss': [2.0, 1.5]}, 'train_runtime_s': 12.5, 'steps': 20}}
+    """
+    return {n: {"curves": curves_[n], "train_runtime_s": r["train_runtime"], "steps": curves_[n]["step"][-1]}
+            for n, r in runs.items()}
+
+
+def loss_part(curves_: Mapping[str, Mapping], part: str) -> dict[str, dict[str, list]]:
+    """Each student's curve of one mean of the two-means loss (``answer_loss`` or ``record_loss``),
+    as ``loss``; its logged loss where that mean was not logged.
+
+    >>> loss_part({"sft": {"step": [10], "loss": [2.5], "answer_loss": [1.5]}}, "answer_loss")
+    {'sft': {'step': [10], 'loss': [1.5]}}
+    >>> loss_part({"sft": {"step": [10], "loss": [2.5]}}, "record_loss")
+    {'sft': {'step': [10], 'loss': [2.5]}}
+    """
+    return {k: {"step": v["step"], "loss": v.get(part, v["loss"])} for k, v in curves_.items()}
+
+
 def pseudo_label_predictions(profile: str, split: str) -> pd.DataFrame:
     """Notebook 03's pseudo-labels of a split as a vote table (``kept`` false: dropped, scored as
     an abstention): its fitted rule and calibration applied there, so no later stage votes again."""
@@ -413,7 +498,8 @@ def prepare(profile: str, p: Mapping) -> dict:
     teachers that labelled every user), the pool's parts (``splits.pool_parts``: SFT trains on
     ``sft`` only; ``heldout`` is where every choice is made), pseudo-labels (whole pool) and SFT
     examples (SFT part) per label source, and the untrained student's location (``base_path``;
-    ``base_fresh``: built just now; its tokenizer is trained on the SFT part's records)."""
+    ``base_fresh``: built just now; its tokenizer is trained on the SFT part's records), and the
+    student's prompts of the held-out slice and of the test users (``user_prompts``)."""
     from confprofile import student
     from confprofile.taxonomy import load_taxonomy
 
@@ -433,12 +519,10 @@ def prepare(profile: str, p: Mapping) -> dict:
                 for src, ps in pseudo.items()}
     base_path, base_fresh = base_student(profile, p, examples[p["sft_label_source"]], taxonomy)
     by_id = {r["user_id"]: r for r in recs["pool"]}
-    heldout = {"user_ids": parts["heldout"],
-               "messages": [student_messages(by_id[u], taxonomy, p["sft_max_chars"], p["sft_max_items"],
-                                             p["sft_system_prompt"]) for u in parts["heldout"]]}
+    heldout = user_prompts([by_id[u] for u in parts["heldout"]], taxonomy, p)
     return {"taxonomy": taxonomy, "records": recs, "parts": parts, "ann": ann, "teachers": teachers, "pseudo": pseudo,
-            "data_kw": data_kw, "examples": examples, "heldout": heldout, "base_path": base_path,
-            "base_fresh": base_fresh}
+            "data_kw": data_kw, "examples": examples, "heldout": heldout,
+            "test": user_prompts(recs["test"], taxonomy, p), "base_path": base_path, "base_fresh": base_fresh}
 
 
 def base_student(profile: str, p: Mapping, examples: Sequence[dict], taxonomy: Taxonomy,
@@ -455,8 +539,7 @@ def base_student(profile: str, p: Mapping, examples: Sequence[dict], taxonomy: T
 
 def variants(p: Mapping) -> dict[str, tuple[str, int]]:
     """The students a profile trains: ``name -> (label source, steps)``. ``sft`` is the main
-    one; then, unless ``sft_ablation_steps`` is 0, one ``ablation_<source>`` per source in
-    ``sft_ablation_sources`` at that budget, except where the main student already is that arm.
+    one; then its label-source arms (``arm_variants``).
 
     >>> p = {"sft_label_source": "weighted_calibrated", "sft_steps": 9, "sft_ablation_steps": 9,
     ...      "sft_ablation_sources": ["majority", "weighted_calibrated"]}
@@ -467,12 +550,24 @@ def variants(p: Mapping) -> dict[str, tuple[str, int]]:
     >>> list(variants({**p, "sft_ablation_steps": 0}))
     ['sft']
     """
-    out = {"sft": (p["sft_label_source"], p["sft_steps"])}
+    return {"sft": (p["sft_label_source"], p["sft_steps"]), **arm_variants(p)}
+
+
+def arm_variants(p: Mapping) -> dict[str, tuple[str, int]]:
+    """The label-source arms a profile trains beside its main student: unless
+    ``sft_ablation_steps`` is 0, one ``ablation_<source>`` per source in ``sft_ablation_sources``
+    at that budget, except where the main student already is that arm.
+
+    >>> arm_variants({"sft_label_source": "weighted_calibrated", "sft_steps": 9, "sft_ablation_steps": 9,
+    ...               "sft_ablation_sources": ["majority", "weighted_calibrated"]})
+    {'ablation_majority': ('majority', 9)}
+    """
+    out = {}
     steps = p["sft_ablation_steps"]
     for src in p["sft_ablation_sources"] if steps else ():
         if src not in LABEL_SOURCES:
             raise ParamsError(f"sft_ablation_sources: {src!r} is not one of {', '.join(LABEL_SOURCES)}")
-        if (src, steps) != out["sft"]:
+        if (src, steps) != (p["sft_label_source"], p["sft_steps"]):
             out[f"ablation_{src}"] = (src, steps)
     return out
 

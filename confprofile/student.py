@@ -260,6 +260,15 @@ def prediction_table(user_ids: Sequence[str], texts: Sequence[str | None], taxon
     return pd.DataFrame(rows, columns=PREDICTION_COLUMNS)
 
 
+def generation(p: Mapping) -> dict:
+    """``predict``'s generation keywords from a profile's parameters.
+
+    >>> generation({"student_dtype": "float32", "gen_batch_size": 100, "gen_max_new_tokens": 160})
+    {'dtype': 'float32', 'batch_size': 100, 'max_new_tokens': 160}
+    """
+    return {"dtype": p["student_dtype"], "batch_size": p["gen_batch_size"], "max_new_tokens": p["gen_max_new_tokens"]}
+
+
 def predict(model_path: str | Path, user_ids: Sequence[str], messages: Sequence[list[dict]], taxonomy: Taxonomy,
             dtype: str, batch_size: int, max_new_tokens: int) -> pd.DataFrame:
     """Greedy answers of a saved model, parsed into a prediction table (``prediction_table``)."""
@@ -310,3 +319,38 @@ def cached_predictions(profile: str, model: str, make, fresh: bool) -> pd.DataFr
     table = make()
     save_predictions(table, profile, model)
     return table
+
+
+def cached_predict(profile: str, model: str, model_path: str | Path, user_ids: Sequence[str],
+                   messages: Sequence[list[dict]], taxonomy: Taxonomy, *, fresh: bool, dtype: str, batch_size: int,
+                   max_new_tokens: int) -> pd.DataFrame:
+    """``predict``'s table of the saved model at ``model_path``, kept as ``runs/<p>/predictions/<model>``
+    (``cached_predictions``: generated again when ``fresh``, its weights having just changed)."""
+    return cached_predictions(profile, model, lambda: predict(model_path, user_ids, messages, taxonomy, dtype=dtype,
+                                                              batch_size=batch_size, max_new_tokens=max_new_tokens),
+                              fresh=fresh)
+
+
+def predict_runs(profile: str, runs: Mapping[str, Mapping], user_ids: Sequence[str], messages: Sequence[list[dict]],
+                 taxonomy: Taxonomy, *, dtype: str, batch_size: int, max_new_tokens: int) -> dict[str, pd.DataFrame]:
+    """``name -> cached_predict`` of each trained model in ``runs`` (each ``{"path", "reused"}``, as
+    ``sft.train`` and ``rl.train_grpo`` return them), saved under its name; a model trained just
+    now (``reused`` false) answers again."""
+    return {name: cached_predict(profile, name, r["path"], user_ids, messages, taxonomy, fresh=not r["reused"],
+                                 dtype=dtype, batch_size=batch_size, max_new_tokens=max_new_tokens)
+            for name, r in runs.items()}
+
+
+SMOLLM2 = "smollm2_zero_shot"
+"""The name of SmolLM2-135M's zero-shot predictions (``smollm2_predictions``)."""
+
+
+def smollm2_predictions(profile: str, user_ids: Sequence[str], messages: Sequence[list[dict]],
+                        taxonomy: Taxonomy) -> dict[str, pd.DataFrame]:
+    """``{SMOLLM2: table}``: SmolLM2-135M-Instruct's zero-shot answers to the given users by label
+    log-likelihood (``label_loglik_table``), kept as ``predictions/smollm2_zero_shot`` (its weights
+    never change, so once made it is read); ``{}`` for no users."""
+    if not user_ids:
+        return {}
+    return {SMOLLM2: cached_predictions(
+        profile, SMOLLM2, lambda: label_loglik_table(*load_smollm2(), messages, user_ids, taxonomy), fresh=False)}

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -257,3 +258,23 @@ def test_reports_with_gaps_score_only_labelled_pairs(tmp_path):
     assert np.isfinite(b["uniform_random"]["avg_f1"]) and np.isfinite(b["majority_class"]["avg_f1"])
     curve = evaluate.threshold_curve(votes, gold, TAX, [0.0, 0.5])
     assert curve["coverage"] == pytest.approx([1.0, 0.6], abs=0.06) and curve["precision"][1] == pytest.approx(1.0)
+
+
+def test_answer_reliability_keeps_a_vote_tables_kept_pairs_and_every_answered_prediction():
+    gold = pd.DataFrame({"user_id": ["u", "v", "w"], "attribute": ["g"] * 3, "gold": ["x", "y", "x"]})
+    votes = gold.drop(columns="gold").assign(label=["x", "x", "x"], confidence=[0.9, 0.8, 0.2], kept=[True, False, True])
+    def same(a, b):  # empty bins hold NaN, which no == matches
+        return json.dumps(a) == json.dumps(b)
+
+    assert same(evaluate.answer_reliability(votes, gold, 5), evaluate.reliability(votes[votes["kept"]], gold, 5))
+    pred = votes.drop(columns="kept").assign(label=["x", "x", None])  # a prediction table: every pair with a label
+    assert same(evaluate.answer_reliability(pred, gold, 5), evaluate.reliability(pred.iloc[:2], gold, 5))
+    assert sum(evaluate.answer_reliability(pred, gold, 5)["count"]) == 2
+
+
+def test_f1_by_step_scores_each_checkpoints_table():
+    tax = load_taxonomy()
+    gold = pd.DataFrame({"user_id": ["u", "v"], "attribute": ["gender"] * 2, "gold": ["male", "female"]})
+    one = dataclasses.replace(tax, attributes=(tax["gender"],))
+    out = evaluate.f1_by_step({5: gold.assign(label=gold["gold"]), 10: gold.assign(label=None)}, gold, one)
+    assert list(out) == [5, 10] and out[5] == 100.0 and out[10] == 0.0

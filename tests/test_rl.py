@@ -266,3 +266,24 @@ def test_random_reward_control_has_the_stated_mean_and_is_seeded():
 
     assert draws[:50] != fn(["x"] * 50, reward_p=[0.3] * 50, reward_seed=[rows[0]["reward_seed"]] * 50,
                             trainer_state=State())
+
+
+def test_notebook_params_name_every_parameter_of_notebook_05():
+    import ast
+
+    from confprofile import paths, rl_runs
+
+    nb = json.loads((paths.package_repo() / "notebooks" / "05_confidence_guided_rl.ipynb").read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    names = [n.target.id for n in ast.parse("".join(cell["source"])).body if isinstance(n, ast.AnnAssign)]
+    assert list(rl_runs.NOTEBOOK_PARAMS) == names
+
+
+def test_every_run_has_its_predictions_name_and_seed_runs_are_named_alike():
+    from confprofile import rl_runs
+
+    p = {"rl_variants": ["conf_profile", "ttrl"], "rl_seeds": [4, 5], "rl_seed_variants": ["conf_profile"], "seed": 0}
+    runs = [rl_runs.run_name(n, p, k) for n in p["rl_variants"] for k in range(rl_runs.repeats(p, n))]
+    by_variant = rl_runs.seed_models(p)
+    assert [m for ms in by_variant.values() for m in ms] == [rl_runs.model_name(r) for r in runs]
+    assert by_variant["conf_profile"] == ["rl_conf_profile", "rl_conf_profile_seed4", "rl_conf_profile_seed5"]

@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -316,3 +317,66 @@ def test_trial_settings_change_one_axis_at_a_time_and_reject_unknown_keys():
     assert all(sum(v[k] != s["base"][k] for k in v) == 1 for n, v in s.items() if n != "base")
     with pytest.raises(ParamsError, match="not a profile parameter"):
         choices.trial_settings({"sft_trials": {"sft_lr": [1]}})
+
+
+def _parameter_names(notebook: str) -> list[str]:
+    import ast
+
+    nb = json.loads((paths.package_repo() / "notebooks" / f"{notebook}.ipynb").read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    return [n.target.id for n in ast.parse("".join(cell["source"])).body if isinstance(n, ast.AnnAssign)]
+
+
+def test_notebook_params_name_every_parameter_of_notebook_04():
+    assert list(sft.NOTEBOOK_PARAMS) == _parameter_names("04_sft_distillation")
+
+
+def test_arm_variants_are_the_variants_beside_the_main_student():
+    p = {"sft_label_source": "weighted_calibrated", "sft_steps": 9, "sft_ablation_steps": 4,
+         "sft_ablation_sources": ["majority", "weighted_calibrated"]}
+    assert list(sft.variants(p)) == ["sft", *sft.arm_variants(p)]
+    assert sft.arm_variants({**p, "sft_ablation_steps": 0}) == {}
+
+
+def _fake_run(tmp_path):
+    """A run folder holding only ``final`` (standing for the last step), reused."""
+    final = tmp_path / "run" / "final"
+    final.mkdir(parents=True)
+    return {"path": str(final), "reused": True}
+
+
+def test_checkpoint_predictions_are_cached_by_name_and_scored_against_the_reference(tmp_root, tmp_path, monkeypatch):
+    run = _fake_run(tmp_path)
+    table = pd.DataFrame({"user_id": ["u", "u"], "attribute": ["gender", "age"], "label": ["female", "25_34"]})
+    calls = []
+    monkeypatch.setattr(student, "predict", lambda path, ids, msgs, tax, **kw: calls.append((path, kw)) or table)
+    p = {"student_dtype": "float32", "gen_batch_size": 4, "gen_max_new_tokens": 8}
+    ref = [_pseudo("u", gender={"label": "female", "kept": True}, age={"label": "18_24", "kept": True})]
+    scores = choices.checkpoint_agreement("t", p, run, 7, ["u"], [[]], TAX, "heldout_x", ref)
+    assert list(scores) == [7] and scores[7]["agreement"] == 0.5 and "f1_se" in scores[7]
+    assert paths.predictions_path("t", "heldout_x_7").is_file()
+    assert calls == [(Path(run["path"]), {"dtype": "float32", "batch_size": 4, "max_new_tokens": 8})]
+    again = choices.checkpoint_predictions("t", p, run, 7, ["u"], [[]], TAX, cache="heldout_x")  # reused: read back
+    assert len(calls) == 1 and again[7].equals(table)
+    choices.checkpoint_predictions("t", p, run, 7, ["u"], [[]], TAX)  # no cache: generated on each call
+    assert len(calls) == 2
+
+
+def test_classical_students_by_source_learn_each_source_on_the_main_sources_records():
+    from confprofile import classical
+    from confprofile.repro import derive_seed
+
+    texts = {"a": "my wife and football", "b": "my husband and makeup", "c": "football with my wife", "d": "makeup haul"}
+    male = {"a", "c"}
+    pseudo = {src: [_pseudo(u, gender={"label": "male" if u in male else "female", "confidence": 0.9,
+                                       "kept": src != "majority" or u != "d"}) for u in texts] for src in sft.LABEL_SOURCES}
+    examples = [{"user_id": u, "prompt": [{"role": "user", "content": t}]} for u, t in texts.items()]
+    tax = replace(TAX, attributes=(TAX["gender"],))
+    prep = {"taxonomy": tax, "pseudo": pseudo, "examples": {"weighted_calibrated": examples},
+            "test": {"user_ids": ["t"], "messages": [[{"role": "user", "content": "football and my wife"}]]}}
+    p = {"sft_label_source": "weighted_calibrated", "classical_c": 10.0, "seed": 3}
+    out = classical.by_source(prep, p)
+    assert list(out) == list(sft.LABEL_SOURCES) and all(len(t) == 1 for t in out.values())
+    direct = classical.fit_predict(list(texts.values()), list(texts), sft.records_as_votes(pseudo["majority"]),
+                                   ["football and my wife"], ["t"], tax, c=10.0, seed=derive_seed(3, "classical"))
+    assert out["majority"].equals(direct) and out["weighted"]["label"].tolist() == ["male"]

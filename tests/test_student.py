@@ -161,3 +161,19 @@ def test_label_loglik_with_a_cached_prefix_equals_scoring_each_full_sequence(tin
     assert t.loc["age", "label"] == attr.labels[int(np.argmax(scores))]
     p = np.exp(np.array(scores) - max(scores))
     assert t.loc["age", "confidence"] == pytest.approx(p.max() / p.sum(), rel=1e-4)
+
+
+def test_predict_runs_saves_each_model_under_its_name_and_answers_again_only_when_trained_now(tmp_root, monkeypatch):
+    from confprofile import paths
+
+    calls = []
+    table = pd.DataFrame({"user_id": ["u"], "attribute": ["gender"], "label": ["male"]})
+    monkeypatch.setattr(student, "predict", lambda path, *a, **kw: calls.append(path) or table)
+    runs = {"rl_a": {"path": "ckpt/a", "reused": True}, "rl_b": {"path": "ckpt/b", "reused": False}}
+    gen = {"dtype": "float32", "batch_size": 2, "max_new_tokens": 4}
+    out = student.predict_runs("t", runs, ["u"], [[]], load_taxonomy(), **gen)
+    assert list(out) == ["rl_a", "rl_b"] and calls == ["ckpt/a", "ckpt/b"]
+    assert all(paths.predictions_path("t", n).is_file() for n in runs)
+    student.predict_runs("t", runs, ["u"], [[]], load_taxonomy(), **gen)  # a: saved and reused; b: trained just now
+    assert calls == ["ckpt/a", "ckpt/b", "ckpt/b"]
+    assert student.smollm2_predictions("t", [], [], load_taxonomy()) == {}  # no users: nothing loaded or saved
