@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from confprofile import paths
 from confprofile.params import load_params
 from confprofile.repro import rounded
 
@@ -94,16 +95,35 @@ def orphans(root: Path, files: list[str]) -> list[str]:
     return problems
 
 
+def where(root: Path, profile: str) -> tuple[Path, Path]:
+    """A committed profile's results folder and its profile file: ``results/<p>/`` and
+    ``notebooks/params/<p>.yaml`` for a built-in one; for an example whose ``outputs`` is
+    ``results/<p>`` (``examples/<p>/<p>.yaml``, e.g. blogs), ``results/<p>/results/`` and that file."""
+    if profile in paths.BUILTIN_PROFILES:
+        return root / "results" / profile, root / "notebooks" / "params" / f"{profile}.yaml"
+    return root / "results" / profile / "results", root / "examples" / profile / f"{profile}.yaml"
+
+
+def profile_values(root: Path, profile: str) -> dict:
+    """The profile file's values merged onto the defaults, as the runner passes them."""
+    file = where(root, profile)[1]
+    return load_params(profile, file) if profile in paths.BUILTIN_PROFILES else load_params(str(file))
+
+
+def committed_results(profile: str, stem: str) -> bool:
+    return (where(REPO, profile)[0] / f"{stem}.json").relative_to(REPO).as_posix() in COMMITTED
+
+
 def stale(root: Path, profile: str, stem: str) -> list[str]:
     """Why ``results/<profile>/<stem>.json`` is not what the current profile file and package
     would write: a declared parameter recorded with another value (or not at all), another
     confprofile version, or another name or profile inside."""
-    path = root / "results" / profile / f"{stem}.json"
+    folder, profile_file = where(root, profile)
+    path = folder / f"{stem}.json"
     saved = json.loads(path.read_text(encoding="utf-8"))
-    profile_file = root / "notebooks" / "params" / f"{profile}.yaml"
     if not profile_file.is_file():
         return [f"{path.name}: no profile file {profile_file.name}"]
-    values = load_params(profile, profile_file)  # the file's values merged onto the defaults
+    values = profile_values(root, profile)  # the file's values merged onto the defaults
     problems = [f"{path.name}: field {k} is {saved.get(k)!r}, expected {want!r}"
                 for k, want in (("name", stem), ("profile", profile)) if saved.get(k) != want]
     for key, default in declared(root, stem).items():
@@ -136,10 +156,10 @@ def test_every_committed_artifact_has_a_producing_notebook():
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("stem", NOTEBOOKS)
 def test_committed_results_match_the_profile_file_and_package_version(profile, stem):
-    if f"results/{profile}/{stem}.json" not in COMMITTED:
+    if not committed_results(profile, stem):
         pytest.skip(f"no committed results of {stem} at {profile} yet")
     assert stale(REPO, profile, stem) == []
-    assert unbacked_claims(json.loads((REPO / "results" / profile / f"{stem}.json").read_text(encoding="utf-8"))) == []
+    assert unbacked_claims(json.loads((where(REPO, profile)[0] / f"{stem}.json").read_text(encoding="utf-8"))) == []
 
 
 def test_a_difference_without_its_interval_is_caught():
@@ -203,9 +223,9 @@ def trials_disagree(root: Path, profile: str, name: str = "04_sft_trials") -> li
     """Why a profile's committed trials file does not back its values: the trials were run with
     another grid, pool split or seed than the profile file now states, or a value the profile
     states differs from the one its trials chose."""
-    path = root / "results" / profile / f"{name}.json"
+    path = where(root, profile)[0] / f"{name}.json"
     saved = json.loads(path.read_text(encoding="utf-8"))
-    values = load_params(profile, root / "notebooks" / "params" / f"{profile}.yaml")
+    values = profile_values(root, profile)
     problems = [f"{path.name}: run with {k}={v!r}, the profile says {rounded(values.get(k))!r}"
                 for k, v in saved["params"].items() if rounded(values.get(k)) != v]
     problems += [f"{path.name}: the trials chose {k}={v!r}, the profile says {values.get(k)!r}"
@@ -216,7 +236,7 @@ def trials_disagree(root: Path, profile: str, name: str = "04_sft_trials") -> li
 @pytest.mark.parametrize("name", sorted(COMMAND_RESULTS))
 @pytest.mark.parametrize("profile", PROFILES)
 def test_committed_trials_back_the_profile_values(profile, name):
-    if f"results/{profile}/{name}.json" not in COMMITTED:
+    if not committed_results(profile, name):
         pytest.skip(f"no committed {name} at {profile}")
     assert trials_disagree(REPO, profile, name) == []
 
