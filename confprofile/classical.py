@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from confprofile.repro import derive_seed
-from confprofile.sft import LABEL_SOURCES, records_as_votes
+from confprofile.sft import LABEL_SOURCES
 from confprofile.taxonomy import Taxonomy
+from confprofile.voting import records_as_votes
 
 
 def fit_predict(train_texts: Sequence[str], train_ids: Sequence[str], votes: pd.DataFrame,

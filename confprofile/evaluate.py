@@ -426,8 +426,8 @@ def rl_monitor(profile: str, taxonomy: Taxonomy, rollouts: pd.DataFrame, quasi: 
                      "accuracy_in_band": quasi_label_accuracy(q[q["user_id"].isin(kept)], gold)["accuracy"],
                      "reward_accuracy": reward_accuracy(rollouts, q, gold)}
     ids = set(users)
-    s1 = pd.DataFrame([{"user_id": x["user_id"], "attribute": a, "label": d["label"] if d.get("kept") else None}
-                       for x in stage1 if x["user_id"] in ids for a, d in x["attributes"].items()])
+    s1 = voting.records_as_votes([x for x in stage1 if x["user_id"] in ids])
+    s1 = s1.assign(label=s1["label"].where(s1["kept"], None))[["user_id", "attribute", "label"]]
     out["stage1_pseudo_labels"] = quasi_label_accuracy(s1, gold)
     return {"by_variant": out, "accuracy_by_consensus": accuracy_by_consensus(quasi[full], band[full], gold, n_bins)}
 
@@ -558,7 +558,7 @@ def read_output(path: str | Path) -> pd.DataFrame:
     """One scoreable output: pseudo-label records (``.jsonl``, as a vote table) or a prediction or
     vote table (``.parquet``), checked to have rows and the columns scoring needs; a
     ``RecordError`` naming the file otherwise."""
-    from confprofile.sft import records_as_votes
+    from confprofile.voting import records_as_votes
 
     path = Path(path)
     if path.suffix == ".jsonl":

@@ -158,11 +158,10 @@ def cached_rollouts(directory: str | Path, key: str, make) -> pd.DataFrame:
 def _stage1_rows(pseudo: Sequence[Mapping]) -> pd.DataFrame:
     """Stage-1 pseudo-label records (``runs/<p>/pseudo_labels/pool.jsonl``) as annotation rows;
     pairs the calibration dropped (``kept`` false) cast no vote."""
-    rows = [{"user_id": rec["user_id"], "attribute": attr, "teacher": STAGE1, "sample": 0,
-             "label": a.get("label") if a.get("kept", True) else None,
-             "confidence": a.get("confidence"), "ok": bool(a.get("label")) and a.get("kept", True)}
-            for rec in pseudo for attr, a in rec["attributes"].items()]
-    return pd.DataFrame(rows)
+    v = voting.records_as_votes(pseudo)
+    label = [lab if kept and lab else None for lab, kept in zip(v["label"], v["kept"])]
+    return v[["user_id", "attribute"]].assign(teacher=STAGE1, sample=0, label=label, confidence=v["confidence"],
+                                              ok=[lab is not None for lab in label])
 
 
 def quasi_ground_truth(rollouts: pd.DataFrame, rule: str, stage1: Sequence[Mapping] | None = None,

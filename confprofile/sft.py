@@ -201,15 +201,6 @@ def pseudo_labels(profile: str, ann_pool: pd.DataFrame, source: str, coverage: f
     return voting.pseudo_label_records(voting.agreeing_rationales(ann_pool, votes, max_n=3))
 
 
-def records_as_votes(pseudo: Sequence[dict]) -> pd.DataFrame:
-    """Pseudo-label records back to a vote table (``user_id, attribute, label, confidence, kept``)."""
-    rows = [{"user_id": p["user_id"], "attribute": a, "label": v.get("label"),
-             "confidence": math.nan if v.get("confidence") is None else float(v["confidence"]),
-             "kept": bool(v.get("kept"))}
-            for p in pseudo for a, v in p["attributes"].items()]
-    return pd.DataFrame(rows, columns=["user_id", "attribute", "label", "confidence", "kept"])
-
-
 # --------------------------------------------------------------------------------------------
 # training
 
@@ -485,7 +476,7 @@ def loss_part(curves_: Mapping[str, Mapping], part: str) -> dict[str, dict[str, 
 def pseudo_label_predictions(profile: str, split: str) -> pd.DataFrame:
     """Notebook 03's pseudo-labels of a split as a vote table (``kept`` false: dropped, scored as
     an abstention): its fitted rule and calibration applied there, so no later stage votes again."""
-    return records_as_votes([obj for _, obj in records.read_jsonl(paths.pseudo_labels_path(profile, split))])
+    return voting.records_as_votes([obj for _, obj in records.read_jsonl(paths.pseudo_labels_path(profile, split))])
 
 
 # --------------------------------------------------------------------------------------------

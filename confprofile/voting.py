@@ -538,6 +538,23 @@ def agreeing_rationales(ann: pd.DataFrame, votes: pd.DataFrame, max_n: int = 3) 
     return out
 
 
+def records_as_votes(pseudo: Sequence[Mapping]) -> pd.DataFrame:
+    """Pseudo-label records back to a vote table (``user_id, attribute, label, confidence, kept``):
+    the inverse of ``pseudo_label_records`` and the one converter every stage uses (a record
+    without ``kept`` counts as dropped; a missing confidence is NaN).
+
+    >>> records_as_votes([{"user_id": "u", "attributes": {"age": {"label": "x", "confidence": 0.75, "kept": True}}}])
+    ... # doctest: +NORMALIZE_WHITESPACE
+      user_id attribute label  confidence  kept
+    0       u       age     x        0.75  True
+    """
+    rows = [{"user_id": p["user_id"], "attribute": a, "label": v.get("label"),
+             "confidence": np.nan if v.get("confidence") is None else float(v["confidence"]),
+             "kept": bool(v.get("kept"))}
+            for p in pseudo for a, v in p["attributes"].items()]
+    return pd.DataFrame(rows, columns=["user_id", "attribute", "label", "confidence", "kept"])
+
+
 def pseudo_label_records(votes: pd.DataFrame) -> list[dict]:
     """The vote table as pseudo-label records (``runs/<p>/pseudo_labels/pool.jsonl``, one per
     user): ``{"user_id", "attributes": {attr: {"label", "confidence", "kept", "rationales"}}}``.

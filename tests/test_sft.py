@@ -97,7 +97,7 @@ def test_pseudo_labels_round_trip_to_votes():
     ann = _ann()
     votes = voting.majority_vote(ann)
     recs = voting.pseudo_label_records(voting.agreeing_rationales(ann, votes))
-    back = sft.records_as_votes(recs)
+    back = voting.records_as_votes(recs)
     assert back.sort_values("user_id")[["label", "kept"]].values.tolist() == \
         votes.sort_values("user_id")[["label", "kept"]].values.tolist()
 
@@ -377,6 +377,6 @@ def test_classical_students_by_source_learn_each_source_on_the_main_sources_reco
     p = {"sft_label_source": "weighted_calibrated", "classical_c": 10.0, "seed": 3}
     out = classical.by_source(prep, p)
     assert list(out) == list(sft.LABEL_SOURCES) and all(len(t) == 1 for t in out.values())
-    direct = classical.fit_predict(list(texts.values()), list(texts), sft.records_as_votes(pseudo["majority"]),
+    direct = classical.fit_predict(list(texts.values()), list(texts), voting.records_as_votes(pseudo["majority"]),
                                    ["football and my wife"], ["t"], tax, c=10.0, seed=derive_seed(3, "classical"))
     assert out["majority"].equals(direct) and out["weighted"]["label"].tolist() == ["male"]
