@@ -136,12 +136,12 @@ def supervised_ceiling(profile: str, taxonomy: Taxonomy, *, seed: int, **student
     classical student taught the pool's gold (a ceiling, never a method; ``student``: its
     ``max_chars``, ``max_items``, ``system_prompt`` and ``c``, as in notebook 04), or ``{}``
     where the pool has no gold."""
-    pool_gold = paths.gold_path(profile, "pool")
-    if not pool_gold.is_file():
+    pool_gold = evaluate.split_gold(profile, "pool", taxonomy)
+    if pool_gold is None:
         return {}
     return {"supervised_reference": evaluate.supervised_reference(
         records.read_records(paths.records_path(profile, "pool")), records.read_records(paths.records_path(profile, "test")),
-        evaluate.read_gold(pool_gold, taxonomy), taxonomy, seed=seed, **student)}
+        pool_gold, taxonomy, seed=seed, **student)}
 
 
 def predictions(profile: str, teachers: Mapping[str, pd.DataFrame], models: Sequence[str], gold: pd.DataFrame,

@@ -415,10 +415,9 @@ def rl_monitor(profile: str, taxonomy: Taxonomy, rollouts: pd.DataFrame, quasi: 
     stage-1 pseudo-labels' accuracy on the same users; the full recipe's accuracy by consensus.
     Returns ``{}`` when the profile has no pool gold: RL itself runs without it.
     """
-    path = paths.gold_path(profile, "pool")
-    if not path.is_file():
+    gold = split_gold(profile, "pool", taxonomy)
+    if gold is None:
         return {}
-    gold = read_gold(path, taxonomy)
     out = {}
     for name, q in quasi.items():
         kept = set(band[name].loc[band[name]["status"] == "kept", "user_id"])
