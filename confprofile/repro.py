@@ -66,14 +66,35 @@ def versions() -> dict[str, str]:
     return out
 
 
+def portable(value: object, base: str | Path | None = None) -> object:
+    """``value`` with every absolute path under ``base`` (default: the root) written relative to
+    it, recursively: what a results file records, so that a clone elsewhere reads the same.
+
+    >>> portable({"data": str(paths.root() / "examples" / "x.jsonl"), "n": 3, "gold": "/elsewhere/g"})
+    {'data': 'examples/x.jsonl', 'n': 3, 'gold': '/elsewhere/g'}
+    """
+    base = Path(base if base is not None else paths.root()).resolve()
+    if isinstance(value, dict):
+        return {k: portable(v, base) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [portable(v, base) for v in value]
+    if isinstance(value, str) and value.startswith("/"):
+        try:
+            return Path(value).resolve().relative_to(base).as_posix()
+        except ValueError:
+            return value
+    return value
+
+
 def save_results(profile: str, name: str, results: dict, params: dict | None = None) -> Path:
-    """Write ``<name>.json`` in ``paths.results_dir(profile)``: results, parameters, package versions.
+    """Write ``<name>.json`` in ``paths.results_dir(profile)``: results, parameters (paths under
+    the root written relative to it, ``portable``), package versions.
 
     Returns the path relative to the repository root when it is under it (executed notebooks
     show no local paths)."""
     path = paths.results_dir(profile) / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"name": name, "profile": profile, "params": params or {}, "versions": versions(),
+    payload = {"name": name, "profile": profile, "params": portable(params or {}), "versions": versions(),
                "results": results}
     path.write_text(json.dumps(rounded(payload), sort_keys=True, indent=1, ensure_ascii=False) + "\n",
                     encoding="utf-8")

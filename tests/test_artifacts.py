@@ -19,7 +19,7 @@ import pytest
 
 from confprofile import paths
 from confprofile.params import load_params
-from confprofile.repro import rounded
+from confprofile.repro import portable, rounded
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -127,7 +127,7 @@ def stale(root: Path, profile: str, stem: str) -> list[str]:
     problems = [f"{path.name}: field {k} is {saved.get(k)!r}, expected {want!r}"
                 for k, want in (("name", stem), ("profile", profile)) if saved.get(k) != want]
     for key, default in declared(root, stem).items():
-        want = rounded(values.get(key, default))  # the runner passes the profile's value
+        want = portable(rounded(values.get(key, default)), root)  # the runner passes the profile's value
         got = saved["params"].get(key, "<not recorded>")
         if got != want:
             problems.append(f"{path.name}: parameter {key} recorded as {got!r}, {profile_file.name} says {want!r}")
@@ -227,7 +227,7 @@ def trials_disagree(root: Path, profile: str, name: str = "04_sft_trials") -> li
     saved = json.loads(path.read_text(encoding="utf-8"))
     values = profile_values(root, profile)
     problems = [f"{path.name}: run with {k}={v!r}, the profile says {rounded(values.get(k))!r}"
-                for k, v in saved["params"].items() if rounded(values.get(k)) != v]
+                for k, v in saved["params"].items() if portable(rounded(values.get(k)), root) != v]
     problems += [f"{path.name}: the trials chose {k}={v!r}, the profile says {values.get(k)!r}"
                  for k, v in saved["results"]["chosen"].items() if rounded(values.get(k)) != rounded(v)]
     return problems
