@@ -101,6 +101,17 @@ def test_tokenizer_round_trips_and_speaks_chatml(tiny):
     assert tok.eos_token == "<|im_end|>" and tok.pad_token_id != tok.eos_token_id
 
 
+def test_an_answer_costs_five_tokens_per_attribute_and_records_keep_their_words(tiny):
+    _, tok = tiny
+    answer = json.dumps({a.name: {"label": a.labels[-1], "confidence": 0.7} for a in TAX})
+    ids = tok(answer, add_special_tokens=False)["input_ids"]
+    assert tok.decode(ids) == answer and len(ids) == 5 * len(TAX) + 1  # "{" + 5 per attribute ("}}" closes)
+    record = "Bio: females, 1.05 kg, studentship"  # labels and confidences only as whole words
+    pieces = [tok.decode([i]) for i in tok(record, add_special_tokens=False)["input_ids"]]
+    assert tok.decode(tok(record)["input_ids"]) == record
+    assert not {"female", "1.0", "student"} & set(pieces)
+
+
 def test_generation_is_batched_and_greedy_is_deterministic(tiny):
     model, tok = tiny
     msgs = [[{"role": "user", "content": f"User u{i}\nBio: nurse"}] for i in range(5)]
