@@ -253,10 +253,10 @@ def test_a_tiny_student_learns_to_copy_a_label_written_in_the_record(tmp_path):
     train, test = slice(0, 320), slice(320, 400)
     ex = sft.sft_examples(recs[train], pseudo[train], two, 200, 2, False, 0, True)
     base, _ = student.base_student(tmp_path / "base", None, [e["prompt"][0]["content"] for e in ex], two,
-                                   vocab_size=800, hidden_size=64, num_layers=2, num_heads=4, num_kv_heads=2,
+                                   vocab_size=800, hidden_size=128, num_layers=2, num_heads=4, num_kv_heads=2,
                                    intermediate_size=128, max_positions=256, seed=0)
     model, tok = student.load_student(base, "float32")
-    r = sft.train(model, tok, ex, tmp_path / "run", max_steps=300, save_steps=1000,
+    r = sft.train(model, tok, ex, tmp_path / "run", max_steps=600, save_steps=1000,
                   **{**KW, "batch_size": 16, "record_weight": 1.0, "learning_rate": 3e-3})
     msgs = [sft.student_messages(rec, two, 200, 2, False) for rec in recs[test]]
     model, tok = student.load_student(r["path"], "float32")
