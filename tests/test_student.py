@@ -101,7 +101,7 @@ def test_tokenizer_round_trips_and_speaks_chatml(tiny):
     assert tok.eos_token == "<|im_end|>" and tok.pad_token_id != tok.eos_token_id
 
 
-def test_an_answer_costs_five_tokens_per_attribute_and_records_keep_their_words(tiny):
+def test_an_answer_costs_five_tokens_per_attribute_and_a_record_round_trips(tiny):
     _, tok = tiny
     answer = json.dumps({a.name: {"label": a.labels[-1], "confidence": 0.7} for a in TAX})
     ids = tok(answer, add_special_tokens=False)["input_ids"]
