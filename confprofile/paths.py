@@ -128,15 +128,16 @@ def figures_dir(profile: str) -> Path:
     return base / "figures" / profile if profile in BUILTIN_PROFILES else base / "figures"
 
 
-def relative(path: str | Path) -> Path:
-    """``path`` relative to the root when it is under it (what outputs print), else as it is.
+def relative(path: str | Path, base: str | Path | None = None) -> Path:
+    """``path`` relative to ``base`` (default: the root) when it is under it (what outputs print
+    and results files record), else as it is.
 
     >>> relative(root() / "runs" / "x").as_posix()
     'runs/x'
     """
     path = Path(path)
     try:
-        return path.resolve().relative_to(root())
+        return path.resolve().relative_to(Path(base if base is not None else root()).resolve())
     except ValueError:
         return path
 

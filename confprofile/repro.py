@@ -73,16 +73,12 @@ def portable(value: object, base: str | Path | None = None) -> object:
     >>> portable({"data": str(paths.root() / "examples" / "x.jsonl"), "n": 3, "gold": "/elsewhere/g"})
     {'data': 'examples/x.jsonl', 'n': 3, 'gold': '/elsewhere/g'}
     """
-    base = Path(base if base is not None else paths.root()).resolve()
     if isinstance(value, dict):
         return {k: portable(v, base) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [portable(v, base) for v in value]
     if isinstance(value, str) and value.startswith("/"):
-        try:
-            return Path(value).resolve().relative_to(base).as_posix()
-        except ValueError:
-            return value
+        return paths.relative(value, base).as_posix()
     return value
 
 

@@ -55,7 +55,7 @@ def train_tokenizer(texts: Sequence[str], vocab_size: int, answer: Sequence[tupl
 
     ``texts`` should be label-free (rendered pool records) plus the taxonomy's label and JSON
     vocabulary (``vocabulary_texts``); ``answer`` (``answer_tokens``) adds the answer's fixed pieces
-    as whole tokens (``(text, whole word only)``): byte-level BPE cannot merge across the
+    as whole tokens (``(text, single_word)``): byte-level BPE cannot merge across the
     pre-tokenizer's splits, so without them one attribute's ``"age": {"label": "25_34",
     "confidence": 0.8}`` costs about 16 tokens, with them 5.
     """
@@ -76,9 +76,10 @@ def train_tokenizer(texts: Sequence[str], vocab_size: int, answer: Sequence[tupl
 
 
 def answer_tokens(taxonomy: Taxonomy) -> list[tuple[str, bool]]:
-    """The answer JSON's fixed pieces, ``(text, whole word only)``: each attribute's opening
-    ``"<name>": {"label": "``, the separators, and (whole words only, so ``1.05`` in a record
-    stays as it is) every label and every confidence ``0.0``-``1.0`` (``target_text`` rounds to a tenth).
+    """The answer JSON's fixed pieces, ``(text, single_word)``: each attribute's opening
+    ``"<name>": {"label": "``, the separators, and, marked ``single_word``, every label and every
+    confidence ``0.0``-``1.0`` (``target_text`` rounds to a tenth). The mark keeps a record's
+    ``1.05`` in its own digits; it does not stop ``female`` being cut out of ``females``.
 
     >>> from confprofile.taxonomy import load_taxonomy
     >>> pieces = dict(answer_tokens(load_taxonomy()))
