@@ -160,7 +160,7 @@ def _stage1_rows(pseudo: Sequence[Mapping]) -> pd.DataFrame:
     return v.drop(columns="kept").assign(teacher=STAGE1, sample=0, ok=v["label"].notna())
 
 
-def variant_rule(v: Variant, weighted: voting.VoteRule) -> voting.VoteRule:
+def variant_rule(v: Variant, weighted: rules.Rule) -> rules.Rule:
     """The rule a variant's rollouts vote by: ``weighted`` (notebook 03's chosen rule's confidence
     weighting, ``rules.FittedRule.rollout_rule``) or, for ``rule="majority"``, ``rules.MAJORITY``.
 
@@ -172,12 +172,12 @@ def variant_rule(v: Variant, weighted: voting.VoteRule) -> voting.VoteRule:
     return rules.MAJORITY if v.rule == "majority" else weighted
 
 
-def quasi_ground_truth(rollouts: pd.DataFrame, rule: voting.VoteRule, stage1: Sequence[Mapping] | None = None,
+def quasi_ground_truth(rollouts: pd.DataFrame, rule: rules.Rule, stage1: Sequence[Mapping] | None = None,
                        stage1_votes: float = 0.0) -> pd.DataFrame:
     """One quasi label per (user, attribute) voted from the rollouts.
 
-    ``rule``: a ``voting.VoteRule`` without teacher weights (``rules.MAJORITY`` for TTRL's vote;
-    the confidence-weighted rule of notebook 03, ``variant_rule``): its normalisation weighs the
+    ``rule``: a rule without teacher weights (``rules.MAJORITY`` for TTRL's vote; notebook 03's
+    chosen rule, ``variant_rule``): its ``score_kwargs`` (normalisation, temperature) weigh the
     rollouts' stated confidences.
     With ``stage1`` pseudo-label records and ``stage1_votes > 0``, the stage-1 label joins the
     vote worth ``stage1_votes`` rollouts. Returns the vote table (``voting.VOTE_COLUMNS``) plus
@@ -200,8 +200,7 @@ def quasi_ground_truth(rollouts: pd.DataFrame, rule: voting.VoteRule, stage1: Se
         s1 = s1[s1["user_id"].isin(set(rollouts["user_id"]))]
         table = pd.concat([rollouts, s1], ignore_index=True)
         weights = {STUDENT: 1.0, STAGE1: float(stage1_votes)}
-    votes = voting.votes_from_scores(voting.vote_scores(table, norm=rule.norm, softmax_temperature=rule.softmax_temperature,
-                                                        teacher_weights=weights))
+    votes = voting.votes_from_scores(voting.vote_scores(table, **{**rule.score_kwargs(), "teacher_weights": weights}))
     n = rollouts.groupby(voting.KEYS)["sample"].nunique().rename("_n")
     valid = rollouts[rollouts["ok"].astype(bool)]
     stated = valid.groupby(voting.KEYS)["confidence"].mean().rename("mean_confidence")
@@ -301,7 +300,7 @@ def variant_rewards(v: Variant, names: Sequence[str]) -> list[str]:
 
 
 def variant_votes(v: Variant, rollouts: pd.DataFrame, stage1: Sequence[Mapping], stage1_votes: float,
-                  band_low: float, band_high: float, weighted: voting.VoteRule) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  band_low: float, band_high: float, weighted: rules.Rule) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A variant's quasi ground truth (``quasi_ground_truth`` by ``variant_rule(v, weighted)``, with
     the stage-1 pseudo-labels when it uses them) and its difficulty band (``difficulty_band``)."""
     quasi = quasi_ground_truth(rollouts, variant_rule(v, weighted), stage1 if v.stage1 else None, stage1_votes)

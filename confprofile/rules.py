@@ -8,7 +8,9 @@ models of ``aggregation.Aggregator`` (Dawid-Skene and relatives). Each has a sta
 ``crowdkit_DawidSkene``): what is saved and looked up; its ``name`` is for prints, tables and
 plots.
 
-- ``registry`` lists a profile's rules by id, in the order notebook 03 compares them.
+- ``registry`` lists a profile's rules by id, in the order notebook 03 compares them; a rule of
+  your own is one class with the ``Rule`` members, added by ``register`` (03 then compares it,
+  and, if it is chosen, 04 and 05 use it as they use any other).
 - Notebook 03 (and ``python -m confprofile.vote``) chooses one rule without labels and saves it,
   with the teacher weights it fitted on the pool and the teachers it used, as
   ``runs/<p>/pseudo_labels/rule.json`` (``FittedRule.save``). Distillation's ``weighted`` label
@@ -40,17 +42,25 @@ from confprofile.files import write_text
 
 @runtime_checkable
 class Rule(Protocol):
-    """What every vote rule offers (``voting.VoteRule`` and ``aggregation.Aggregator`` do)."""
+    """What every vote rule offers (``voting.VoteRule`` and ``aggregation.Aggregator`` do).
+    ``reliability``: the rule fits teacher weights (``fit_weights``) that multiply the votes;
+    ``score_kwargs()``: the ``voting.vote_scores`` arguments behind its scores where it has them
+    (calibration's fits and RL's rollout vote use them; ``{}``: raw confidences); ``agreement``:
+    calibration's leave-one-out table (None: computed from ``score_kwargs``)."""
 
     name: str
     is_majority: bool
     reliability: bool
+    agreement: object
 
     @property
     def id(self) -> str: ...
 
     def fit_weights(self, ann: pd.DataFrame) -> pd.Series | None:
         """Teacher weights fitted without labels on ``ann`` (None: the rule has none)."""
+
+    def score_kwargs(self, teacher_weights=None) -> dict:
+        """``voting.vote_scores`` keyword arguments (``{}`` where the rule has none)."""
 
     def scores(self, ann: pd.DataFrame, teacher_weights=None) -> pd.DataFrame:
         """The soft score table (``voting.SCORE_COLUMNS``)."""
@@ -67,12 +77,31 @@ WEIGHTED = voting.vote_rule("none")
 has no confidence normalisation of its own (a crowd-kit model)."""
 
 
+_REGISTERED: dict[str, Rule] = {}
+
+
+def register(rule: Rule) -> Rule:
+    """Add a rule of your own to every profile's ``registry`` (after the built-in ones); returns it.
+    Its ``id`` must be new."""
+    if not isinstance(rule, Rule):
+        raise TypeError(f"{rule!r} is not a vote rule: it needs the members of confprofile.rules.Rule")
+    if rule.id in _REGISTERED or rule.id.startswith(("majority", "weighted_", "crowdkit_")):
+        raise ValueError(f"a vote rule with id {rule.id!r} is already registered (or the id is a built-in one's)")
+    _REGISTERED[rule.id] = rule
+    return rule
+
+
+def unregister(rule_id: str) -> None:
+    """Remove a rule ``register`` added (e.g. at the end of a test)."""
+    _REGISTERED.pop(rule_id, None)
+
+
 def registry(vote_temperatures: Sequence[float], aggregators: Mapping[str, Mapping | None]) -> dict[str, Rule]:
     """A profile's rules by id: ``voting.standard_rules`` (majority, weighted with each
-    normalisation and softmax temperature, weighted with teacher reliability), then the crowd-kit
-    ``aggregators`` (model name -> constructor kwargs)."""
+    normalisation and softmax temperature, weighted with teacher reliability), the crowd-kit
+    ``aggregators`` (model name -> constructor kwargs), then every rule ``register`` added."""
     rules = [*voting.standard_rules(vote_temperatures).values(), *aggregation.aggregators(aggregators).values()]
-    return {r.id: r for r in rules}
+    return {**{r.id: r for r in rules}, **_REGISTERED}
 
 
 def spec(rule: Rule) -> dict:
@@ -81,6 +110,8 @@ def spec(rule: Rule) -> dict:
     >>> spec(MAJORITY)
     {'kind': 'vote', 'name': 'majority vote', 'norm': 'count', 'softmax_temperature': 1.0, 'reliability': False}
     """
+    if _REGISTERED.get(rule.id) is rule:
+        return {"kind": "registered", "id": rule.id, "name": rule.name}
     kind = "crowdkit" if isinstance(rule, aggregation.Aggregator) else "vote"
     fields = dataclasses.asdict(rule)
     if kind == "crowdkit":
@@ -96,7 +127,11 @@ def from_spec(fields: Mapping) -> Rule:
         return voting.VoteRule(**f)
     if kind == "crowdkit":
         return aggregation.Aggregator(**f)
-    raise ValueError(f"rule spec: kind must be 'vote' or 'crowdkit', got {kind!r}")
+    if kind == "registered":
+        if f["id"] not in _REGISTERED:
+            raise ValueError(f"rule spec: {f['id']!r} is a registered rule: register it (rules.register) before loading")
+        return _REGISTERED[f["id"]]
+    raise ValueError(f"rule spec: kind must be 'vote', 'crowdkit' or 'registered', got {kind!r}")
 
 
 class RuleNotFittedError(ConfProfileError, FileNotFoundError):
@@ -120,14 +155,13 @@ class FittedRule:
         ann = ann[ann["teacher"].astype(str).isin(self.teachers)]
         return self.rule(ann, None if self.teacher_weights is None else dict(self.teacher_weights))
 
-    def rollout_rule(self) -> voting.VoteRule:
-        """The rule RL's rollouts vote by: the chosen rule's confidence normalisation, without
-        its teacher weights (the voters there are the student's own samples and the stage-1 label,
-        whose weights RL sets). A crowd-kit model has no normalisation: ``WEIGHTED``."""
+    def rollout_rule(self) -> Rule:
+        """The rule RL's rollouts vote by (``rl.quasi_ground_truth`` reads its ``score_kwargs``):
+        the chosen rule without its teacher weights (the voters there are the student's own
+        samples and the stage-1 label, whose weights RL sets). A crowd-kit model lends no
+        confidence weighting (its ``score_kwargs`` are empty): the rollouts vote by raw confidence."""
         r = self.rule
-        if not isinstance(r, voting.VoteRule):
-            return WEIGHTED
-        return voting.vote_rule(r.norm, r.softmax_temperature)
+        return voting.vote_rule(r.norm, r.softmax_temperature) if isinstance(r, voting.VoteRule) else r
 
     def save(self, profile: str) -> str:
         """Write ``runs/<p>/pseudo_labels/rule.json``; returns its path."""
