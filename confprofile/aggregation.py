@@ -69,8 +69,8 @@ def _posterior(model, data: pd.DataFrame) -> pd.DataFrame:
 @dataclass(frozen=True)
 class Aggregator:
     """A crowd-kit latent-class model as a vote rule: ``name`` (display), ``method`` (a name
-    of ``METHODS``) and its constructor ``kwargs``. Duck-types ``voting.VoteRule`` where
-    notebook 03 uses one (``is_majority``, ``reliability``, ``fit_weights``, ``__call__``)."""
+    of ``METHODS``) and its constructor ``kwargs``. A ``rules.Rule``, as
+    ``voting.VoteRule`` is (``id``, ``is_majority``, ``reliability``, ``fit_weights``, ``scores``, ``__call__``)."""
 
     name: str
     method: str
@@ -81,6 +81,11 @@ class Aggregator:
     def __post_init__(self):
         if self.method not in METHODS:
             raise ValueError(f"aggregator {self.name!r}: unknown model {self.method!r}; known: {', '.join(METHODS)}")
+
+    @property
+    def id(self) -> str:
+        """The stable identifier (``confprofile.rules``): ``crowdkit_<method>``."""
+        return f"crowdkit_{self.method}"
 
     def fit_weights(self, ann: pd.DataFrame) -> None:
         """No teacher weights: the model learns each teacher's reliability itself."""
@@ -136,17 +141,6 @@ def aggregators(specs: Mapping[str, Mapping | None]) -> dict[str, Aggregator]:
     display = {"DawidSkene": "Dawid-Skene", "OneCoinDawidSkene": "one-coin Dawid-Skene"}
     out = [Aggregator(f"{display.get(m, m)} (crowd-kit)", m, dict(kw or {})) for m, kw in specs.items()]
     return {a.name: a for a in out}
-
-
-def rule_of(rules: Mapping[str, object], method: str) -> str | None:
-    """The name of the aggregator of model ``method`` among ``rules`` (a rule table such as
-    ``vote.LabelFree.rules``), None where the profile's ``aggregators`` leave it out.
-
-    >>> rules = {**voting.standard_rules([0.1]), **aggregators({"DawidSkene": None})}
-    >>> rule_of(rules, "DawidSkene"), rule_of(rules, "OneCoinDawidSkene")
-    ('Dawid-Skene (crowd-kit)', None)
-    """
-    return next((n for n, r in rules.items() if isinstance(r, Aggregator) and r.method == method), None)
 
 
 def agreement_table(ann: pd.DataFrame, aggregator: Aggregator, holdout: str = "sample") -> pd.DataFrame:

@@ -425,8 +425,7 @@ def rl_monitor(profile: str, taxonomy: Taxonomy, rollouts: pd.DataFrame, quasi: 
                      "accuracy_in_band": quasi_label_accuracy(q[q["user_id"].isin(kept)], gold)["accuracy"],
                      "reward_accuracy": reward_accuracy(rollouts, q, gold)}
     ids = set(users)
-    s1 = voting.records_as_votes([x for x in stage1 if x["user_id"] in ids])
-    s1 = s1.assign(label=s1["label"].where(s1["kept"], None))[["user_id", "attribute", "label"]]
+    s1 = voting.records_as_votes([x for x in stage1 if x["user_id"] in ids], kept_only=True)[["user_id", "attribute", "label"]]
     out["stage1_pseudo_labels"] = quasi_label_accuracy(s1, gold)
     return {"by_variant": out, "accuracy_by_consensus": accuracy_by_consensus(quasi[full], band[full], gold, n_bins)}
 

@@ -169,6 +169,11 @@ def pseudo_labels_path(profile: str, split: str = "pool") -> Path:
     return run_dir(profile) / "pseudo_labels" / f"{split}.jsonl"
 
 
+def vote_rule_path(profile: str) -> Path:
+    """The vote rule notebook 03 chose, as fitted on the pool (``confprofile.rules``)."""
+    return run_dir(profile) / "pseudo_labels" / "rule.json"
+
+
 def rl_dir(profile: str) -> Path:
     """Confidence-guided RL: cached rollouts and one checkpoint folder per variant."""
     return run_dir(profile) / "rl"

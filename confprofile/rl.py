@@ -27,7 +27,7 @@ formulas, the band or the vote size.
 ...                                     '{"gender": {"label": "female", "confidence": 0.6}}',
 ...                                     '{"gender": {"label": "male", "confidence": 0.3}}']],
 ...                          _toy_taxonomy())
->>> q = quasi_ground_truth(rollouts, rule="weighted")
+>>> q = quasi_ground_truth(rollouts, rules.WEIGHTED)
 >>> q[["label", "confidence", "agreement"]].round(4).to_dict("records")  # 1.5 / 1.8; 2 of 3
 [{'label': 'female', 'confidence': 0.8333, 'agreement': 0.6667}]
 """
@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from confprofile import voting
+from confprofile import rules, voting
 from confprofile.checkpoints import (digest, last_complete, marker_callback, saved, segments_total, set_aside,
                                      step_of, totals)
 from confprofile.files import write_text
@@ -54,15 +54,13 @@ from confprofile.taxonomy import Taxonomy
 
 STUDENT = "student"
 STAGE1 = "stage1"
-RULES = ("weighted", "majority")
-
-
 @dataclass(frozen=True)
 class Variant:
     """One RL recipe of the ablation: which uses of confidence are on.
 
     ``band``: keep only users inside the difficulty band; ``rule``: how rollouts vote the quasi
-    label (``"weighted"`` by stated confidence or ``"majority"``); ``weighted_reward``: weight
+    label (``"weighted"``: by stated confidence, as notebook 03's chosen rule weighs it, see
+    ``variant_rule``; or ``"majority"``); ``weighted_reward``: weight
     each attribute's reward by its quasi label's confidence (else 1); ``stage1``: the stage-1
     pseudo-label joins the vote (worth ``rl_stage1_votes`` rollouts; TTRL has no stage 1);
     ``reward``: the match reward (``confprofile.rewards``) that stands in for ``weighted_match``
@@ -158,17 +156,29 @@ def cached_rollouts(directory: str | Path, key: str, make) -> pd.DataFrame:
 def _stage1_rows(pseudo: Sequence[Mapping]) -> pd.DataFrame:
     """Stage-1 pseudo-label records (``runs/<p>/pseudo_labels/pool.jsonl``) as annotation rows;
     pairs the calibration dropped (``kept`` false) cast no vote."""
-    v = voting.records_as_votes(pseudo)
-    label = [lab if kept and lab else None for lab, kept in zip(v["label"], v["kept"])]
-    return v[["user_id", "attribute"]].assign(teacher=STAGE1, sample=0, label=label, confidence=v["confidence"],
-                                              ok=[lab is not None for lab in label])
+    v = voting.records_as_votes(pseudo, kept_only=True)
+    return v.drop(columns="kept").assign(teacher=STAGE1, sample=0, ok=v["label"].notna())
 
 
-def quasi_ground_truth(rollouts: pd.DataFrame, rule: str, stage1: Sequence[Mapping] | None = None,
+def variant_rule(v: Variant, weighted: rules.Rule) -> rules.Rule:
+    """The rule a variant's rollouts vote by: ``weighted`` (notebook 03's chosen rule's confidence
+    weighting, ``rules.FittedRule.rollout_rule``) or, for ``rule="majority"``, ``rules.MAJORITY``.
+
+    >>> variant_rule(variant("ttrl"), rules.WEIGHTED).name, variant_rule(variant("conf_profile"), rules.WEIGHTED).name
+    ('majority vote', 'weighted (none)')
+    """
+    if v.rule not in ("weighted", "majority"):
+        raise ValueError(f"variant {v.name!r}: rule must be 'weighted' or 'majority', got {v.rule!r}")
+    return rules.MAJORITY if v.rule == "majority" else weighted
+
+
+def quasi_ground_truth(rollouts: pd.DataFrame, rule: rules.Rule, stage1: Sequence[Mapping] | None = None,
                        stage1_votes: float = 0.0) -> pd.DataFrame:
     """One quasi label per (user, attribute) voted from the rollouts.
 
-    ``rule``: ``"weighted"`` (score = summed stated confidence) or ``"majority"`` (TTRL's vote).
+    ``rule``: a rule without teacher weights (``rules.MAJORITY`` for TTRL's vote; notebook 03's
+    chosen rule, ``variant_rule``): its ``score_kwargs`` (normalisation, temperature) weigh the
+    rollouts' stated confidences.
     With ``stage1`` pseudo-label records and ``stage1_votes > 0``, the stage-1 label joins the
     vote worth ``stage1_votes`` rollouts. Returns the vote table (``voting.VOTE_COLUMNS``) plus
     ``agreement``, the share of *all* rollouts (parse failures included) that say the winning
@@ -176,22 +186,21 @@ def quasi_ground_truth(rollouts: pd.DataFrame, rule: str, stage1: Sequence[Mappi
 
     >>> r = rollout_table(["u"], [['{"gender": {"label": "male", "confidence": 0.9}}', 'oops',
     ...                            '{"gender": {"label": "female", "confidence": 0.4}}']], _toy_taxonomy())
-    >>> quasi_ground_truth(r, "majority")[["label", "agreement"]].round(4).to_dict("records")  # 1 v 1; 0.9 > 0.4
+    >>> quasi_ground_truth(r, rules.MAJORITY)[["label", "agreement"]].round(4).to_dict("records")  # 1 v 1; 0.9 > 0.4
     [{'label': 'male', 'agreement': 0.3333}]
     >>> s1 = [{"user_id": "u", "attributes": {"gender": {"label": "female", "confidence": 0.8, "kept": True}}}]
-    >>> quasi_ground_truth(r, "majority", s1, stage1_votes=1.0)["label"].item()
+    >>> quasi_ground_truth(r, rules.MAJORITY, s1, stage1_votes=1.0)["label"].item()
     'female'
     """
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    if rule.reliability:
+        raise ValueError(f"rule {rule.name!r}: the rollouts' voters get RL's weights, not teacher reliability")
     table, weights = rollouts, None
     if stage1 is not None and stage1_votes > 0:
         s1 = _stage1_rows(stage1)
         s1 = s1[s1["user_id"].isin(set(rollouts["user_id"]))]
         table = pd.concat([rollouts, s1], ignore_index=True)
         weights = {STUDENT: 1.0, STAGE1: float(stage1_votes)}
-    norm = "count" if rule == "majority" else "none"
-    votes = voting.votes_from_scores(voting.vote_scores(table, norm=norm, teacher_weights=weights))
+    votes = voting.votes_from_scores(voting.vote_scores(table, **{**rule.score_kwargs(), "teacher_weights": weights}))
     n = rollouts.groupby(voting.KEYS)["sample"].nunique().rename("_n")
     valid = rollouts[rollouts["ok"].astype(bool)]
     stated = valid.groupby(voting.KEYS)["confidence"].mean().rename("mean_confidence")
@@ -291,10 +300,10 @@ def variant_rewards(v: Variant, names: Sequence[str]) -> list[str]:
 
 
 def variant_votes(v: Variant, rollouts: pd.DataFrame, stage1: Sequence[Mapping], stage1_votes: float,
-                  band_low: float, band_high: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A variant's quasi ground truth (``quasi_ground_truth`` by its rule, with the stage-1
-    pseudo-labels when it uses them) and its difficulty band (``difficulty_band``)."""
-    quasi = quasi_ground_truth(rollouts, v.rule, stage1 if v.stage1 else None, stage1_votes)
+                  band_low: float, band_high: float, weighted: rules.Rule) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A variant's quasi ground truth (``quasi_ground_truth`` by ``variant_rule(v, weighted)``, with
+    the stage-1 pseudo-labels when it uses them) and its difficulty band (``difficulty_band``)."""
+    quasi = quasi_ground_truth(rollouts, variant_rule(v, weighted), stage1 if v.stage1 else None, stage1_votes)
     return quasi, difficulty_band(quasi, band_low, band_high)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from confprofile import choices, paths, records, rl, sft, splits, student
+from confprofile import choices, paths, records, rl, rules, sft, splits, student
 from confprofile.repro import derive_seed
 from confprofile.taxonomy import load_taxonomy
 
@@ -49,7 +49,8 @@ CRITERION = {"split": "heldout",
 
 def prepare(profile: str, p: Mapping) -> dict:
     """Sets torch's threads and returns what every RL run of a profile starts from: taxonomy,
-    pool records by id, stage-1 pseudo-labels (``pseudo_labels/pool.jsonl``), the RL users
+    pool records by id, stage-1 pseudo-labels (``pseudo_labels/pool.jsonl``), the rule their rollouts
+    vote by (``rule``: ``rules.load(...).rollout_rule()``), the RL users
     (``train_ids``: the pool's RL part) and the held-out users answering for every choice
     (``heldout_ids``), their chat prompts, the SFT student 04 chose, the rollouts (sampled
     once, cached under ``runs/<p>/rl/`` on the student and ``ROLLOUT_KEYS``), and the test users'
@@ -58,6 +59,7 @@ def prepare(profile: str, p: Mapping) -> dict:
     taxonomy = load_taxonomy(p.get("taxonomy_file"))
     pool = {r["user_id"]: r for r in records.read_records(paths.records_path(profile, "pool"))}
     stage1 = [obj for _, obj in records.read_jsonl(paths.pseudo_labels_path(profile, "pool"))]
+    rule = rules.load(profile).rollout_rule()  # notebook 03's confidence weighting, for the rollouts' vote
     parts = splits.pool_parts(list(pool), p["seed"], p["heldout_users"], p["rl_users"])  # notebook 04's split
     train_ids, heldout_ids = parts["rl"], parts["heldout"][:p["rl_heldout_users"]]
     messages = {u: sft.student_messages(pool[u], taxonomy, p["sft_max_chars"], p["sft_max_items"],
@@ -73,14 +75,14 @@ def prepare(profile: str, p: Mapping) -> dict:
 
     rollouts = rl.cached_rollouts(paths.rl_dir(profile), f"{key:012x}", sample)
     test = sft.user_prompts(records.read_records(paths.records_path(profile, "test")), taxonomy, p)
-    return {"taxonomy": taxonomy, "pool": pool, "stage1": stage1, "train_ids": train_ids, "heldout_ids": heldout_ids,
+    return {"taxonomy": taxonomy, "pool": pool, "stage1": stage1, "rule": rule, "train_ids": train_ids, "heldout_ids": heldout_ids,
             "messages": messages, "sft_path": sft_path, "sft_step": sft_step, "rollouts": rollouts, "test": test}
 
 
 def variant_votes(p: Mapping, prep: Mapping, names: Sequence[str]) -> dict[str, tuple]:
     """``name -> (quasi ground truth, band)`` for each variant named (``rl.variant_votes``)."""
-    return {n: rl.variant_votes(rl.variant(n), prep["rollouts"], prep["stage1"], p["rl_stage1_votes"], *p["rl_band"])
-            for n in names}
+    return {n: rl.variant_votes(rl.variant(n), prep["rollouts"], prep["stage1"], p["rl_stage1_votes"], *p["rl_band"],
+                                weighted=prep["rule"]) for n in names}
 
 
 def grpo_kwargs(p: Mapping) -> dict:

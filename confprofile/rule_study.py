@@ -39,6 +39,7 @@ import pandas as pd
 from confprofile import aggregation, voting
 from confprofile.analysis import with_interval
 from confprofile.repro import rng
+from confprofile.rules import registry
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def accuracy(votes: pd.DataFrame, truth: pd.DataFrame) -> float:
 
 def rules(temperatures: Sequence[float] = (0.1, 0.3, 1.0), aggregators: Mapping | None = None) -> dict:
     """The candidates notebook 03 compares (``vote.label_free``'s): the vote rules and crowd-kit's models."""
-    return {**voting.standard_rules(list(temperatures)), **aggregation.aggregators(aggregators or {})}
+    return {r.name: r for r in registry(list(temperatures), aggregators or {}).values()}
 
 
 CRITERIA = ("heldout", "reliability", "reliability (one-coin)", "likelihood", "stability")

@@ -18,11 +18,10 @@ where its teachers' vote was too weak to keep, and the parser scores that as an 
 
 Label sources (the ablation), each computed label-free from the annotation tables:
 
-- ``weighted_calibrated`` (default): notebook 03's pseudo-labels file for the pool; on another
-  split, the same rule recomputed (``source_votes``).
-- ``weighted``: the confidence-weighted vote with label-free teacher weights, uncalibrated
-  (notebook 03's chosen rule on the built-in benchmark), every voted pair kept.
-- ``majority``: ``voting.majority_vote`` over every teacher sample.
+- ``weighted_calibrated`` (default): notebook 03's pseudo-labels file for the pool.
+- ``weighted``: notebook 03's chosen rule as it fitted it on the pool (``rules.load``: its
+  teacher weights too), uncalibrated, every voted pair kept.
+- ``majority``: the majority vote over every teacher sample (``rules.MAJORITY``).
 - ``best_single``: the teacher with the most right answers per pair as Dawid-Skene estimates
   them (``voting.most_reliable_teacher``; no labels), its own samples combined by majority
   (self-consistency).
@@ -54,13 +53,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from confprofile import calibration, checkpoints, monitor, paths, prompts, records, splits, voting
+from confprofile import checkpoints, monitor, paths, prompts, records, rules, splits, voting
 from confprofile.errors import ParamsError, UsageError
 from confprofile.repro import derive_seed
 from confprofile.taxonomy import UNKNOWN, Taxonomy
 
 LABEL_SOURCES = ("best_single", "majority", "weighted", "weighted_calibrated")
-NOTEBOOK_PARAMS = ("profile", "seed", "coverage", "prior_strength", "heldout_users", "rl_users", "sft_label_source",
+NOTEBOOK_PARAMS = ("profile", "seed", "heldout_users", "rl_users", "sft_label_source",
                    "sft_max_chars", "sft_max_items", "sft_system_prompt", "sft_rationale_chars", "sft_confidence",
                    "sft_abstain", "student_model", "student_dtype", "student_vocab_size", "student_hidden",
                    "student_layers", "student_heads", "student_kv_heads", "student_ffn", "sft_record_weight",
@@ -70,9 +69,6 @@ NOTEBOOK_PARAMS = ("profile", "seed", "coverage", "prior_strength", "heldout_use
                    "torch_threads", "n_bootstrap", "taxonomy_file")
 """The parameters notebook 04 declares in its ``parameters`` cell (a test checks), all of them
 recorded with its results: the notebook's ``params`` is these names' values."""
-WEIGHTED_RULE = {"norm": "none"}
-"""The weighted vote of ``weighted`` and ``weighted_calibrated``: raw confidences, times teacher
-weights from ``voting.teacher_reliability`` fitted on the pool (notebook 03's default rule)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -168,36 +164,27 @@ def sft_examples(recs: Sequence[dict], pseudo: Sequence[dict], taxonomy: Taxonom
 # label sources
 
 
-def source_votes(ann_pool: pd.DataFrame, ann: pd.DataFrame, source: str, coverage: float,
-                 prior_strength: float) -> pd.DataFrame:
-    """The vote table (``voting.VOTE_COLUMNS``) of ``ann`` under a label source; everything that
-    is fitted (teacher weights, best teacher, prior correction, class thresholds) is fitted on
-    ``ann_pool``, so a test split is labelled by the pool's rule. Both tables should hold the
-    same teachers (``monitor.complete_teachers``)."""
+def source_votes(ann: pd.DataFrame, source: str, fitted: rules.FittedRule) -> pd.DataFrame:
+    """The vote table (``voting.VOTE_COLUMNS``) of the pool's annotations ``ann`` under a label
+    source other than ``weighted_calibrated`` (03's file): ``weighted`` is notebook 03's chosen
+    rule as it fitted it (``fitted``, ``rules.load``), uncalibrated."""
     if source == "best_single":
-        t = voting.most_reliable_teacher(ann_pool)
-        return voting.majority_vote(ann[ann["teacher"] == t])
+        t = voting.most_reliable_teacher(ann)
+        return rules.MAJORITY(ann[ann["teacher"] == t])
     if source == "majority":
-        return voting.majority_vote(ann)
-    if source not in ("weighted", "weighted_calibrated"):
-        raise ValueError(f"label source must be one of {', '.join(LABEL_SOURCES)}, got {source!r}")
-    kw = dict(WEIGHTED_RULE, teacher_weights=voting.teacher_reliability(ann_pool, **WEIGHTED_RULE))
-    scores = voting.vote_scores(ann, **kw)
+        return rules.MAJORITY(ann)
     if source == "weighted":
-        return voting.votes_from_scores(scores)
-    pool_scores = voting.vote_scores(ann_pool, **kw)
-    prior = calibration.fit_prior_correction(pool_scores, strength=prior_strength)
-    thresholds = calibration.fit_class_thresholds(prior.transform(pool_scores), coverage=coverage)
-    return calibration.apply_thresholds(prior.transform(scores), thresholds)
+        return fitted.votes(ann)
+    raise ValueError(f"label source must be one of {', '.join(LABEL_SOURCES[:-1])} here, got {source!r}")
 
 
-def pseudo_labels(profile: str, ann_pool: pd.DataFrame, source: str, coverage: float,
-                  prior_strength: float) -> list[dict]:
+def pseudo_labels(profile: str, ann_pool: pd.DataFrame, source: str) -> list[dict]:
     """Pseudo-label records of the pool under a label source; ``weighted_calibrated`` reads
-    notebook 03's file (``runs/<p>/pseudo_labels/pool.jsonl``), the others vote here."""
+    notebook 03's file (``runs/<p>/pseudo_labels/pool.jsonl``), the others vote here, ``weighted``
+    by 03's saved rule (``runs/<p>/pseudo_labels/rule.json``)."""
     if source == "weighted_calibrated":
         return [obj for _, obj in records.read_jsonl(paths.pseudo_labels_path(profile, "pool"))]
-    votes = source_votes(ann_pool, ann_pool, source, coverage, prior_strength)
+    votes = source_votes(ann_pool, source, rules.load(profile))
     return voting.pseudo_label_records(voting.agreeing_rationales(ann_pool, votes, max_n=3))
 
 
@@ -501,8 +488,7 @@ def prepare(profile: str, p: Mapping) -> dict:
     ann = {split: records.load_annotations(profile, split) for split in ("pool", "test")}
     teachers = monitor.complete_teachers(ann["pool"])
     ann = {split: a[a["teacher"].isin(teachers)] for split, a in ann.items()}
-    pseudo = {src: pseudo_labels(profile, ann["pool"], src, p["coverage"], p["prior_strength"])
-              for src in LABEL_SOURCES}
+    pseudo = {src: pseudo_labels(profile, ann["pool"], src) for src in LABEL_SOURCES}
     data_kw = dict(max_chars=p["sft_max_chars"], max_items=p["sft_max_items"], system_prompt=p["sft_system_prompt"],
                    rationale_chars=p["sft_rationale_chars"], confidence=p["sft_confidence"], abstain=p["sft_abstain"])
     sft_users = set(parts["sft"])

@@ -6,7 +6,9 @@ chose against the labels); ``python -m confprofile.vote`` runs the same without 
     python -m confprofile.vote --profile examples/own_data/own_data.yaml
 
 Reads ``runs/<p>/synthesis/{pool,test}.parquet`` (test where present) and the profile's taxonomy;
-writes ``runs/<p>/pseudo_labels/pool.jsonl`` (the input of distillation) and, where the test
+writes ``runs/<p>/pseudo_labels/pool.jsonl`` (the input of distillation), the chosen rule as
+fitted on the pool (``runs/<p>/pseudo_labels/rule.json``, ``confprofile.rules``: distillation's
+``weighted`` source and RL's quasi ground truth load it) and, where the test
 split was annotated, ``runs/<p>/pseudo_labels/test.jsonl`` (the same rule, for
 ``python -m confprofile.evaluate``). It reads no labels: tests/test_label_free.py checks.
 
@@ -39,7 +41,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from confprofile import aggregation, calibration, monitor, paths, records, voting
+from confprofile import aggregation, calibration, monitor, paths, records, rules, voting
 from confprofile.calibration import Candidate
 from confprofile.errors import ConfProfileError, run_cli
 from confprofile.params import load_params
@@ -81,6 +83,15 @@ class LabelFree:
     teacher_weights: dict[str, dict[str, float]] = field(default_factory=dict)  # attribute -> teacher -> ALTERNATIVE's weight
     reliability: dict[str, float] = field(default_factory=dict)  # ALTERNATIVE per rule (pool), printed beside the score
     answered: dict[str, float] = field(default_factory=dict)  # monitor.answered_shares per teacher (pool)
+
+    teachers: tuple[str, ...] = ()  # the pool's teachers that voted
+
+    @property
+    def fitted(self) -> rules.FittedRule:
+        """The chosen rule as fitted on the pool, what notebook 03 saves for 04 and 05."""
+        w = self.pool_weights[self.chosen]
+        return rules.FittedRule(self.rules[self.chosen], None if w is None else {str(t): float(x) for t, x in w.items()},
+                                tuple(self.teachers), self.final.name)
 
     @property
     def majority(self) -> str:
@@ -135,8 +146,8 @@ def label_free(ann: Mapping[str, pd.DataFrame], taxonomy: Taxonomy, *, vote_temp
             f"the vote needs two or more teachers, the pool has {len(teachers)} ({', '.join(teachers) or 'none'}): "
             "no (user, attribute) has two voting units; annotate with more teachers "
             "(python -m confprofile.synthesis --teachers ...)")
-    rules = {**voting.standard_rules(vote_temperatures), **aggregation.aggregators(aggregators)}
-    heldout = {name: voting.heldout_table(ann["pool"], rule) for name, rule in rules.items()}
+    by_name = {r.name: r for r in rules.registry(vote_temperatures, aggregators).values()}
+    heldout = {name: voting.heldout_table(ann["pool"], rule) for name, rule in by_name.items()}
     agreement = {name: voting.agreement_from_table(t) for name, t in heldout.items()}  # = voting.heldout_agreement
     weights = aggregation.teacher_weights_from_skills(aggregation.teacher_skills(ann["pool"]))
     reliability = {name: aggregation.reliability_weighted_agreement(t, weights) for name, t in heldout.items()}
@@ -145,11 +156,11 @@ def label_free(ann: Mapping[str, pd.DataFrame], taxonomy: Taxonomy, *, vote_temp
     margin = voting.rule_margin(score, voting.heldout_bootstrap(heldout), chosen)  # reported
     answered = monitor.answered_shares(ann["pool"])
     # teacher weights are fitted once on the pool and used unchanged on the other splits
-    pool_weights = {name: rule.fit_weights(ann["pool"]) for name, rule in rules.items()}
-    chosen_kw = rules[chosen].score_kwargs(pool_weights[chosen])
-    scores = {split: rules[chosen].scores(a, pool_weights[chosen]) for split, a in ann.items()}
+    pool_weights = {name: rule.fit_weights(ann["pool"]) for name, rule in by_name.items()}
+    chosen_kw = by_name[chosen].score_kwargs(pool_weights[chosen])
+    scores = {split: by_name[chosen].scores(a, pool_weights[chosen]) for split, a in ann.items()}
     candidates = calibration.build_candidates(ann["pool"], scores, coverage=coverage, prior_strength=prior_strength,
-                                              **chosen_kw, agreement=rules[chosen].agreement)
+                                              **chosen_kw, agreement=by_name[chosen].agreement)
     balance = {c.name: monitor.balance(c.votes["pool"], taxonomy) for c in candidates.values()}
     said = monitor.teacher_shares(ann["pool"], taxonomy)
     voted = kept_shares(candidates["none"].votes["pool"], taxonomy)
@@ -165,14 +176,15 @@ def label_free(ann: Mapping[str, pd.DataFrame], taxonomy: Taxonomy, *, vote_temp
         what = f"'{c.name}'" + ("" if c is final else " (so not chosen)")
         warnings += monitor.health_warnings({}, shifts[c.name], max_share_shift, what=what,
                                             reference="the uncalibrated vote's kept shares")
-    return LabelFree(rules, agreement, chosen, pool_weights, dict(candidates), balance, said, shifts, final, alpha,
+    return LabelFree(by_name, agreement, chosen, pool_weights, dict(candidates), balance, said, shifts, final, alpha,
                      warnings, vote_shares=voted,
                      shifts_from_teachers={name: monitor.share_shift(k, said) for name, k in kept.items()},
                      identical=calibration.identical_candidates(candidates), confidence_floor=floor,
                      score=score, score_se=margin["se"], runner_up=margin["runner_up"], score_gap=margin["gap"],
                      score_gap_se=margin["gap_se"], answered=answered, reliability=reliability,
                      teacher_weights={a: dict(zip(g["teacher"].astype(str), g["weight"].round(4)))
-                                      for a, g in weights.groupby("attribute", sort=True)})
+                                      for a, g in weights.groupby("attribute", sort=True)},
+                     teachers=tuple(teachers))
 
 
 def choose_rule(score: Mapping[str, float], agreement: Mapping[str, float]) -> str:
@@ -272,6 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"identical kept labels (one choice): {' = '.join(group)}")
     for w in lf.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    print(f"wrote {lf.fitted.save(profile)} (the rule, as fitted on the pool, that distillation and RL load)")
     for s in splits:
         out = records.write_jsonl(paths.pseudo_labels_path(profile, s), pseudo_labels(ann[s], lf.final.votes[s]))
         print(f"wrote {out} ({ann[s]['user_id'].nunique()} users, "

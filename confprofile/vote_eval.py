@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from confprofile import aggregation, evaluate, monitor, paths, records, voting
+from confprofile import evaluate, monitor, paths, records, voting
 from confprofile.analysis import THRESHOLDS, with_interval
 from confprofile.taxonomy import Taxonomy
 
@@ -74,7 +74,8 @@ def claims(comparison: Comparison, lf, gold: pd.DataFrame | None, taxonomy: Taxo
     best = max(comparison.singles, key=lambda t: table[comparison.singles[t]]["avg_f1"])  # chosen by gold
     best_weighted = max((n for n, r in lf.rules.items() if isinstance(r, voting.VoteRule) and n != majority),
                         key=lambda n: table[n]["avg_f1"])
-    dawid_skene, one_coin = (aggregation.rule_of(lf.rules, m) for m in ("DawidSkene", "OneCoinDawidSkene"))
+    by_id = {r.id: n for n, r in lf.rules.items()}
+    dawid_skene, one_coin = (by_id.get(f"crowdkit_{m}") for m in ("DawidSkene", "OneCoinDawidSkene"))
     comparisons = {"chosen_minus_majority_f1": (chosen, majority),
                    "vote_minus_best_single_f1": (chosen, comparison.singles[best]),
                    "best_weighted_minus_majority_f1": (best_weighted, majority),

@@ -404,6 +404,15 @@ class VoteRule:
     def is_majority(self) -> bool:
         return self.norm == "count" and not self.reliability
 
+    @property
+    def id(self) -> str:
+        """The stable identifier (``confprofile.rules``): ``majority``, ``weighted_none``,
+        ``weighted_softmax_0.3``, ``..._reliability`` with teacher weights."""
+        base = "majority" if self.norm == "count" else f"weighted_{self.norm}"
+        if self.norm == "softmax":
+            base += f"_{float(self.softmax_temperature)!r}"
+        return base + ("_reliability" if self.reliability else "")
+
     def fit_weights(self, ann: pd.DataFrame) -> pd.Series | None:
         """Teacher weights fitted on ``ann`` if the rule has them (label-free), else None."""
         if not self.reliability:
@@ -454,11 +463,20 @@ def standard_rules(softmax_temperatures: Sequence[float]) -> dict[str, VoteRule]
     ['majority vote', 'weighted (none)', 'weighted (linear)', 'weighted (softmax T=0.1)',
      'weighted (none) + teacher reliability']
     """
-    rules = [VoteRule("majority vote", "count"), VoteRule("weighted (none)", "none"),
-             VoteRule("weighted (linear)", "linear"),
-             *(VoteRule(f"weighted (softmax T={t})", "softmax", float(t)) for t in softmax_temperatures),
-             VoteRule("weighted (none) + teacher reliability", "none", reliability=True)]
+    rules = [vote_rule("count"), vote_rule("none"), vote_rule("linear"),
+             *(vote_rule("softmax", t) for t in softmax_temperatures), vote_rule("none", reliability=True)]
     return {r.name: r for r in rules}
+
+
+def vote_rule(norm: str, softmax_temperature: float = 1.0, reliability: bool = False) -> VoteRule:
+    """The vote rule of ``norm`` (and temperature, teacher weights) under its display name.
+
+    >>> vote_rule("softmax", 0.3).name, vote_rule("none", reliability=True).name, vote_rule("count").name
+    ('weighted (softmax T=0.3)', 'weighted (none) + teacher reliability', 'majority vote')
+    """
+    t = float(softmax_temperature)
+    name = "majority vote" if norm == "count" else f"weighted ({norm}{f' T={t}' if norm == 'softmax' else ''})"
+    return VoteRule(name + (" + teacher reliability" if reliability else ""), norm, t, reliability)
 
 
 def first_sample(ann: pd.DataFrame, sample: int = 0) -> pd.DataFrame:
@@ -538,17 +556,23 @@ def agreeing_rationales(ann: pd.DataFrame, votes: pd.DataFrame, max_n: int = 3) 
     return out
 
 
-def records_as_votes(pseudo: Sequence[Mapping]) -> pd.DataFrame:
+def records_as_votes(pseudo: Sequence[Mapping], kept_only: bool = False) -> pd.DataFrame:
     """Pseudo-label records back to a vote table (``user_id, attribute, label, confidence, kept``):
     the inverse of ``pseudo_label_records`` and the one converter every stage uses (a record
-    without ``kept`` counts as dropped; a missing confidence is NaN).
+    without ``kept`` counts as dropped; a missing confidence is NaN). ``kept_only``: a dropped
+    pair's label is None (it says nothing), as where the stage-1 label votes or is scored.
 
-    >>> records_as_votes([{"user_id": "u", "attributes": {"age": {"label": "x", "confidence": 0.75, "kept": True}}}])
-    ... # doctest: +NORMALIZE_WHITESPACE
-      user_id attribute label  confidence  kept
-    0       u       age     x        0.75  True
+    >>> recs = [{"user_id": "u", "attributes": {"age": {"label": "x", "confidence": 0.75, "kept": True},
+    ...                                         "sex": {"label": "f", "confidence": 0.5, "kept": False}}}]
+    >>> records_as_votes(recs)  # doctest: +NORMALIZE_WHITESPACE
+      user_id attribute label  confidence   kept
+    0       u       age     x        0.75   True
+    1       u       sex     f        0.50  False
+    >>> records_as_votes(recs, kept_only=True)["label"].isna().tolist()
+    [False, True]
     """
-    rows = [{"user_id": p["user_id"], "attribute": a, "label": v.get("label"),
+    rows = [{"user_id": p["user_id"], "attribute": a,
+             "label": v.get("label") if v.get("kept") or not kept_only else None,
              "confidence": np.nan if v.get("confidence") is None else float(v["confidence"]),
              "kept": bool(v.get("kept"))}
             for p in pseudo for a, v in p["attributes"].items()]

@@ -19,7 +19,7 @@ STAGES = {
         "checkpoints"],                                       # core
     1: ["bench", "dataset", "splits", "blogs"],               # data: the benchmark, or your own; the pool split; a public sample
     2: ["prompts", "parsing", "teachers", "synthesis", "annotations"],  # stage 1a: label synthesis, or answers imported
-    3: ["voting", "calibration", "aggregation", "vote"],      # stage 1b-c: aggregation, its command line
+    3: ["voting", "calibration", "aggregation", "rules", "vote"],  # stage 1b-c: aggregation, the rule registry, its command line
     4: ["sft", "student", "classical", "choices"],            # stage 2: distillation (SFT), the student, label-free choices
     5: ["rewards", "rl", "rl_runs"],                          # stage 3: RL with confidence rewards; 05's runs and trials
     6: ["evaluate", "analysis", "rule_study", "vote_eval"],   # evaluation against gold (last: reads labels), analysis, 03's rule-choice study and gold side

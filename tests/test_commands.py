@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from confprofile import evaluate, paths, records, vote, voting
+from confprofile import evaluate, paths, records, rules, vote, voting
 from confprofile.errors import run_cli
 
 TWO_ATTRS = {"attributes": {a: {"labels": {"x": {"description": "x"}, "y": {"description": "y"}}} for a in ("g", "h")}}
@@ -74,6 +74,8 @@ def test_vote_prints_identical_candidates_and_the_guards_warnings(tiny, capsys):
     assert ("warning: g: 'chosen + class thresholds' (so not chosen) moved a label share 0.20 from the uncalibrated "
             "vote's kept shares (more than 0.15)\n") in err
     assert paths.pseudo_labels_path("tiny", "pool").is_file()
+    chosen = out.split("rule: ")[1].split(";")[0]  # what distillation and RL load is the rule the command chose
+    assert rules.load("tiny").rule.name == chosen and "pseudo_labels/rule.json" in out
 
 
 # -- evaluate ----------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from confprofile import rewards, rl
+from confprofile import rewards, rl, rules
 from confprofile.taxonomy import load_taxonomy
 
 TAX = load_taxonomy()
@@ -20,34 +20,34 @@ def test_weighted_and_majority_quasi_labels_differ_where_confidence_decides():
             "not json at all"]
     r = rl.rollout_table(["u"], [outs], TAX)
     assert len(r) == 4 * len(TAX) and r["ok"].sum() == 3  # one gender vote per valid rollout
-    w = rl.quasi_ground_truth(r, "weighted").set_index("attribute").loc["gender"]
-    m = rl.quasi_ground_truth(r, "majority").set_index("attribute").loc["gender"]
+    w = rl.quasi_ground_truth(r, rules.WEIGHTED).set_index("attribute").loc["gender"]
+    m = rl.quasi_ground_truth(r, rules.MAJORITY).set_index("attribute").loc["gender"]
     assert (w["label"], m["label"]) == ("male", "female")
     assert w["agreement"] == pytest.approx(1 / 4) and m["agreement"] == pytest.approx(2 / 4)  # failures count
     assert w["mean_confidence"] == pytest.approx((0.95 + 0.3 + 0.3) / 3)
-    age = rl.quasi_ground_truth(r, "weighted").set_index("attribute").loc["age"]
+    age = rl.quasi_ground_truth(r, rules.WEIGHTED).set_index("attribute").loc["age"]
     assert age["label"] is None and not age["kept"] and age["agreement"] == 0
 
 
 def test_stage1_vote_only_counts_kept_pairs():
     r = rl.rollout_table(["u"], [[_answer(gender=("male", 0.6)), _answer(gender=("female", 0.5))]], TAX)
     s1 = [{"user_id": "u", "attributes": {"gender": {"label": "female", "confidence": 0.9, "kept": True}}}]
-    assert rl.quasi_ground_truth(r, "weighted", s1, stage1_votes=1.0).set_index("attribute").loc["gender", "label"] == "female"
+    assert rl.quasi_ground_truth(r, rules.WEIGHTED, s1, stage1_votes=1.0).set_index("attribute").loc["gender", "label"] == "female"
     s1[0]["attributes"]["gender"]["kept"] = False
-    assert rl.quasi_ground_truth(r, "weighted", s1, stage1_votes=1.0).set_index("attribute").loc["gender", "label"] == "male"
-    assert rl.quasi_ground_truth(r, "weighted", s1, stage1_votes=0.0).equals(rl.quasi_ground_truth(r, "weighted"))
+    assert rl.quasi_ground_truth(r, rules.WEIGHTED, s1, stage1_votes=1.0).set_index("attribute").loc["gender", "label"] == "male"
+    assert rl.quasi_ground_truth(r, rules.WEIGHTED, s1, stage1_votes=0.0).equals(rl.quasi_ground_truth(r, rules.WEIGHTED))
 
 
 def test_ttrl_votes_from_rollouts_alone_and_the_full_recipe_with_stage1():
     r = rl.rollout_table(["u"], [[_answer(gender=("male", 0.6)), _answer(gender=("male", 0.5)),
                                   _answer(gender=("female", 0.5))]], TAX)
     s1 = [{"user_id": "u", "attributes": {"gender": {"label": "female", "confidence": 0.9, "kept": True}}}]
-    label = {name: rl.variant_votes(rl.variant(name), r, s1, 2.0, 0.5, 0.97)[0].set_index("attribute").loc["gender", "label"]
+    label = {name: rl.variant_votes(rl.variant(name), r, s1, 2.0, 0.5, 0.97, rules.WEIGHTED)[0].set_index("attribute").loc["gender", "label"]
              for name in ("ttrl", "conf_profile", "majority_quasi_gt")}
     assert label == {"ttrl": "male", "conf_profile": "female", "majority_quasi_gt": "female"}
     baselines = ("ttrl", "vote_share")  # the student's own rollouts alone, as published
     assert not any(rl.variant(n).stage1 for n in baselines) and all(v.stage1 for v in rl.VARIANTS if v.name not in baselines)
-    q, band = rl.variant_votes(rl.variant("no_filter"), r, s1, 2.0, 0.5, 0.97)
+    q, band = rl.variant_votes(rl.variant("no_filter"), r, s1, 2.0, 0.5, 0.97, rules.WEIGHTED)
     rows = rl.variant_rows(rl.variant("no_filter"), {"u": "P"}, q, band.assign(status="noise"), ["u"])
     assert len(rows) == 1  # no band: every user is kept whatever its consensus
 
@@ -56,7 +56,7 @@ def test_difficulty_band_drops_unanimous_and_split_users():
     unanimous = [_answer(gender=("male", 0.9))] * 4
     split = [_answer(gender=("male", 0.5)), _answer(gender=("female", 0.5)), "x", "y"]
     mixed = [_answer(gender=("male", 0.9))] * 3 + [_answer(gender=("female", 0.2))]
-    q = rl.quasi_ground_truth(rl.rollout_table(["a", "b", "c"], [unanimous, split, mixed], TAX), "weighted")
+    q = rl.quasi_ground_truth(rl.rollout_table(["a", "b", "c"], [unanimous, split, mixed], TAX), rules.WEIGHTED)
     q = q[q["attribute"] == "gender"]
     band = rl.difficulty_band(q, band_low=0.6, band_high=0.99).set_index("user_id")
     assert band["status"].to_dict() == {"a": "easy", "b": "noise", "c": "kept"}
@@ -120,7 +120,7 @@ def tiny_model(tmp_path_factory):
 
 def _rows(n):
     q = rl.quasi_ground_truth(rl.rollout_table(
-        [f"u{i}" for i in range(n)], [[_answer(gender=("female", 0.8))] * 2] * n, TAX), "weighted")
+        [f"u{i}" for i in range(n)], [[_answer(gender=("female", 0.8))] * 2] * n, TAX), rules.WEIGHTED)
     return rl.grpo_rows({f"u{i}": f"user {i} likes hiking" for i in range(n)}, q, [f"u{i}" for i in range(n)],
                         weighted=True)
 
@@ -232,8 +232,8 @@ def test_vote_share_reward_on_a_hand_made_group_equals_the_hand_count():
     group = [_answer(gender=("female", 0.9), age=("25_34", 0.5)), _answer(gender=("female", 0.6), age=("25_34", 0.7)),
              _answer(gender=("male", 0.8), age=("35_44", 0.4)), "not an answer"]
     table = rl.rollout_table(["u"] * 1, [group], TAX)
-    rows = rl.variant_rows(rl.variant("vote_share"), {"u": "P"}, rl.quasi_ground_truth(table, "majority"),
-                           rl.difficulty_band(rl.quasi_ground_truth(table, "majority"), 0.0, 1.01), ["u"], table)
+    rows = rl.variant_rows(rl.variant("vote_share"), {"u": "P"}, rl.quasi_ground_truth(table, rules.MAJORITY),
+                           rl.difficulty_band(rl.quasi_ground_truth(table, rules.MAJORITY), 0.0, 1.01), ["u"], table)
     shares = json.loads(rows[0]["vote_share"])
     assert shares == {"gender": {"female": 0.5, "male": 0.25}, "age": {"25_34": 0.5, "35_44": 0.25}}
     fn = rewards.reward_funcs(["vote_share"], TAX)[0]
@@ -248,7 +248,7 @@ def test_random_reward_control_has_the_stated_mean_and_is_seeded():
     place give the same coin (a resumed run draws alike)."""
     group = [_answer(gender=("female", 0.9)), _answer(gender=("male", 0.8)), "oops"]
     table = rl.rollout_table(["u"], [group], TAX)
-    quasi = rl.quasi_ground_truth(table, "weighted")  # female: 0.9 of 1.7
+    quasi = rl.quasi_ground_truth(table, rules.WEIGHTED)  # female: 0.9 of 1.7
     w = quasi.loc[quasi["attribute"] == "gender", "confidence"].item()
     p = rl.match_reward_mean(table, quasi, ["u"], weighted=True, n_attributes=len(TAX))
     assert p == pytest.approx(w / len(TAX) / 3)  # one of three rollouts matches, worth w / n_attributes

@@ -7,11 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from confprofile import bench, choices, paths, records, sft, student, synthesis, voting
+from confprofile import bench, choices, paths, records, rules, sft, student, synthesis, vote, voting
 from confprofile.parsing import parse_output
 from confprofile.taxonomy import load_taxonomy
 
 TAX = load_taxonomy()
+GENDER = replace(TAX, attributes=(TAX["gender"],))
 
 
 def _pseudo(uid, **attrs):
@@ -77,20 +78,44 @@ def _ann():
     return pd.DataFrame(rows)
 
 
+def _reliability_rule(ann) -> rules.FittedRule:
+    rule = voting.VoteRule("weighted (none) + teacher reliability", "none", reliability=True)
+    return rules.FittedRule(rule, rule.fit_weights(ann).to_dict(), tuple(sorted(ann["teacher"].unique())), "none")
+
+
 def test_label_sources_are_computed_without_labels():
     ann = _ann()
     assert voting.most_reliable_teacher(ann) in ("a", "b")  # c agrees with nobody
     for src in ("best_single", "majority", "weighted"):
-        v = sft.source_votes(ann, ann, src, coverage=0.8, prior_strength=0.5)
+        v = sft.source_votes(ann, src, _reliability_rule(ann))
         assert v.set_index("user_id")["label"].to_dict() == {"u1": "male", "u2": "female", "u3": "male"}, src
         assert v["kept"].all()
-    # the confident outlier c (2 x 0.9 against 4 x 0.6) loses; without prior correction the
-    # calibrated vote keeps the weighted vote's labels, and the class thresholds only drop pairs
-    cal = sft.source_votes(ann, ann, "weighted_calibrated", coverage=0.5, prior_strength=0.0)
-    assert cal.set_index("user_id")["label"].to_dict() == {"u1": "male", "u2": "female", "u3": "male"}
-    assert cal.loc[cal["kept"], "user_id"].tolist() == ["u2", "u3"]  # one per class, the surer male
-    with pytest.raises(ValueError, match="label source"):
-        sft.source_votes(ann, ann, "gold", 0.8, 0.5)
+    for src in ("gold", "weighted_calibrated"):  # the calibrated labels are notebook 03's file, read, not voted
+        with pytest.raises(ValueError, match="label source"):
+            sft.source_votes(ann, src, _reliability_rule(ann))
+
+
+def test_the_weighted_source_is_03s_saved_rule_before_calibration(tmp_root):
+    """04's ``weighted`` labels are notebook 03's chosen rule as 03 fitted it (``rules.load``), the
+    vote 03 calibrates: one rule, decided once. For the reliability-weighted rule (the cpu
+    benchmark's choice) they equal the hand-written vote 04 used before: raw confidences times
+    ``voting.teacher_reliability`` fitted on the pool."""
+    ann = _ann()
+    with pytest.raises(rules.RuleNotFittedError, match="rule.json"):
+        sft.pseudo_labels("t", ann, "weighted")
+    for temps in ([0.3], [0.05]):
+        lf = vote.label_free({"pool": ann}, GENDER, vote_temperatures=temps, aggregators={}, coverage=0.6,
+                             prior_strength=0.5, max_share_shift=0.15)
+        lf.fitted.save("t")
+        loaded = rules.load("t")
+        assert loaded.rule == lf.rules[lf.chosen] and loaded.rule.id == lf.rules[lf.chosen].id
+        ours = sft.source_votes(ann, "weighted", loaded)
+        pd.testing.assert_frame_equal(ours, lf.candidates["none"].votes["pool"], check_dtype=False)
+        assert [r["attributes"] for r in sft.pseudo_labels("t", ann, "weighted")] == \
+            [r["attributes"] for r in voting.pseudo_label_records(voting.agreeing_rationales(ann, ours, max_n=3))]
+    by_hand = voting.votes_from_scores(voting.vote_scores(ann, norm="none",
+                                                          teacher_weights=voting.teacher_reliability(ann, norm="none")))
+    pd.testing.assert_frame_equal(sft.source_votes(ann, "weighted", _reliability_rule(ann)), by_hand)
 
 
 def test_pseudo_labels_round_trip_to_votes():
@@ -109,10 +134,12 @@ def test_sft_data_is_built_with_gold_files_locked(tmp_root, request):
     teachers = synthesis.build_teachers(["lexicon", "heuristic"], TAX)
     ann = synthesis.synthesize(recs, TAX, teachers, n_samples=2, temperature=0.7, seed=0,
                                cache_dir=paths.synthesis_cache_dir("t"), progress=False)
-    votes = sft.source_votes(ann, ann, "weighted_calibrated", 0.8, 0.5)
-    records.write_jsonl(paths.pseudo_labels_path("t"), voting.pseudo_label_records(voting.agreeing_rationales(ann, votes)))
+    lf = vote.label_free({"pool": ann}, TAX, vote_temperatures=[0.3], aggregators={}, coverage=0.8, prior_strength=0.5,
+                         max_share_shift=0.15)
+    lf.fitted.save("t")
+    records.write_jsonl(paths.pseudo_labels_path("t"), vote.pseudo_labels(ann, lf.final.votes["pool"]))
     for src in sft.LABEL_SOURCES:
-        ex = sft.sft_examples(recs, sft.pseudo_labels("t", ann, src, 0.8, 0.5), TAX, 400, 3, False, 50, True)
+        ex = sft.sft_examples(recs, sft.pseudo_labels("t", ann, src), TAX, 400, 3, False, 50, True)
         assert len(ex) == 30 and all(parse_output(e["completion"][0]["content"], TAX)["age"].ok for e in ex)
 
 
