@@ -175,7 +175,8 @@ def source_votes(ann: pd.DataFrame, source: str, fitted: rules.FittedRule) -> pd
         return rules.MAJORITY(ann)
     if source == "weighted":
         return fitted.votes(ann)
-    raise ValueError(f"label source must be one of {', '.join(LABEL_SOURCES[:-1])} here, got {source!r}")
+    voted = [s for s in LABEL_SOURCES if s != "weighted_calibrated"]  # that one is 03's file, read, not voted
+    raise ValueError(f"label source must be one of {', '.join(voted)} here, got {source!r}")
 
 
 def pseudo_labels(profile: str, ann_pool: pd.DataFrame, source: str) -> list[dict]:
