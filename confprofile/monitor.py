@@ -317,8 +317,9 @@ def answered_shares(ann: pd.DataFrame) -> dict[str, float]:
 
 UNEQUAL_SHARE = 0.5
 """A teacher that answered under this fraction of the teachers' median answered share is
-flagged: the held-out agreement averages teachers equally, so its few pairs count as much as
-another's many, and a rule's score leans on its noise."""
+flagged: the rule choice weighs each held-out teacher's agreement rate by its estimated
+reliability, not by how many pairs it answered, so its few pairs count as much as another's many,
+and a rule's score leans on their noise."""
 
 
 def teacher_share_warnings(answered: dict[str, float], ratio: float = UNEQUAL_SHARE) -> list[str]:
@@ -326,15 +327,15 @@ def teacher_share_warnings(answered: dict[str, float], ratio: float = UNEQUAL_SH
     times the median answered share, ``answered_shares``).
 
     >>> print(*teacher_share_warnings({"a": 0.9, "b": 0.85, "c": 0.3}))
-    teacher 'c' answered 30% of (user, attribute) pairs, under half the teachers' median (85%): parse failures or abstentions leave it few pairs, yet the rule choice's held-out agreement counts it as much as any other teacher
+    teacher 'c' answered 30% of (user, attribute) pairs, under half the teachers' median (85%): parse failures or abstentions leave it few pairs, yet the rule choice weighs its agreement rate by its reliability, not by its number of pairs
     """
     if len(answered) < 2:
         return []
     median = float(np.median(list(answered.values())))
     what = "half" if ratio == 0.5 else f"{ratio:g} of"
     return [f"teacher '{t}' answered {s:.0%} of (user, attribute) pairs, under {what} the teachers' median ({median:.0%}): "
-            "parse failures or abstentions leave it few pairs, yet the rule choice's held-out agreement counts it as "
-            "much as any other teacher" for t, s in answered.items() if s < ratio * median]
+            "parse failures or abstentions leave it few pairs, yet the rule choice weighs its agreement rate by its "
+            "reliability, not by its number of pairs" for t, s in answered.items() if s < ratio * median]
 
 
 def near_tie_warning(chosen: str, runner_up: str | None, gap: float, gap_se: float,

@@ -12,15 +12,13 @@ fitted on the pool (``runs/<p>/pseudo_labels/rule.json``, ``confprofile.rules``:
 split was annotated, ``runs/<p>/pseudo_labels/test.jsonl`` (the same rule, for
 ``python -m confprofile.evaluate``). It reads no labels: tests/test_label_free.py checks.
 
-The choices, all without labels: the vote rule whose votes of the other teachers a held-out
-teacher agrees with most, every teacher counted once (``voting.heldout_agreement``;
-``CRITERION``). Beside it each rule's reliability-weighted agreement is printed
-(``aggregation.reliability_weighted_agreement``: each held-out teacher counted by how far above
-chance Dawid-Skene estimates it to be), the candidate chooser: where many weak teachers lean to one
-label, counting every teacher once chooses the rule that leans with them, and notebook 03's study
-(``confprofile.rule_study``) measures both criteria on simulated mixes. Switching the chooser
-changes the cpu benchmark's pick (to Dawid-Skene, within its interval of today's), so it waits
-for a stop that can regenerate 03-06 and 04's trials. Then the
+The choices, all without labels: the vote rule whose votes of the other teachers the held-out
+teachers agree with most, each held-out teacher counted by how far above chance Dawid-Skene
+estimates it to be (``aggregation.reliability_weighted_agreement``; ``CRITERION``). Beside it
+each rule's agreement with every teacher counted once is printed (``voting.heldout_agreement``;
+``ALTERNATIVE``, the chooser until issue 24): where many weak teachers lean to one label,
+counting every teacher once chooses the rule that leans with them; notebook 03's study
+(``confprofile.rule_study``) measures both criteria on simulated mixes. Then the
 calibration (``choose_calibration``): among every candidate, the one whose kept pool labels are
 most balanced, but only if it keeps every kept label share within ``max_share_shift`` of the
 uncalibrated vote's; candidates with identical kept labels are one choice (reported, and the
@@ -48,8 +46,8 @@ from confprofile.params import load_params
 from confprofile.taxonomy import Taxonomy, load_taxonomy
 
 
-CRITERION = "held-out teacher agreement"  # the rule chooser's score, as printed
-ALTERNATIVE = "reliability-weighted held-out agreement"  # printed beside it (notebook 03's study)
+CRITERION = "reliability-weighted held-out agreement"  # the rule chooser's score, as printed
+ALTERNATIVE = "held-out teacher agreement"  # every teacher once: printed beside it (the chooser before issue 24)
 
 
 class NotEnoughTeachersError(ConfProfileError, ValueError):
@@ -61,7 +59,7 @@ class LabelFree:
     """Everything notebook 03 decides without labels (names as in the notebook)."""
 
     rules: dict[str, voting.VoteRule]
-    agreement: dict[str, float]  # held-out teacher agreement per rule, every teacher once (pool; the chooser)
+    agreement: dict[str, float]  # held-out teacher agreement per rule, every teacher once (pool; ALTERNATIVE)
     chosen: str  # the rule with the best score (the chooser: CRITERION)
     pool_weights: dict[str, object]
     candidates: dict[str, Candidate]
@@ -80,8 +78,7 @@ class LabelFree:
     runner_up: str | None = None  # the best-scored rule whose held-out votes differ from the chosen's (voting.rule_margin)
     score_gap: float = float("nan")  # chosen minus runner-up score
     score_gap_se: float = float("nan")  # standard error of that paired difference (bootstrap over users)
-    teacher_weights: dict[str, dict[str, float]] = field(default_factory=dict)  # attribute -> teacher -> ALTERNATIVE's weight
-    reliability: dict[str, float] = field(default_factory=dict)  # ALTERNATIVE per rule (pool), printed beside the score
+    teacher_weights: dict[str, dict[str, float]] = field(default_factory=dict)  # attribute -> teacher -> CRITERION's weight
     answered: dict[str, float] = field(default_factory=dict)  # monitor.answered_shares per teacher (pool)
 
     teachers: tuple[str, ...] = ()  # the pool's teachers that voted
@@ -151,9 +148,9 @@ def label_free(ann: Mapping[str, pd.DataFrame], taxonomy: Taxonomy, *, vote_temp
     agreement = {name: voting.agreement_from_table(t) for name, t in heldout.items()}  # = voting.heldout_agreement
     weights = aggregation.teacher_weights_from_skills(aggregation.teacher_skills(ann["pool"]))
     reliability = {name: aggregation.reliability_weighted_agreement(t, weights) for name, t in heldout.items()}
-    score = agreement  # the chooser (CRITERION)
-    chosen = choose_rule(score, reliability)
-    margin = voting.rule_margin(score, voting.heldout_bootstrap(heldout), chosen)  # reported
+    score = reliability  # the chooser (CRITERION)
+    chosen = choose_rule(score, agreement)
+    margin = voting.rule_margin(score, voting.heldout_bootstrap(heldout, weights=weights), chosen)  # reported
     answered = monitor.answered_shares(ann["pool"])
     # teacher weights are fitted once on the pool and used unchanged on the other splits
     pool_weights = {name: rule.fit_weights(ann["pool"]) for name, rule in by_name.items()}
@@ -181,7 +178,7 @@ def label_free(ann: Mapping[str, pd.DataFrame], taxonomy: Taxonomy, *, vote_temp
                      shifts_from_teachers={name: monitor.share_shift(k, said) for name, k in kept.items()},
                      identical=calibration.identical_candidates(candidates), confidence_floor=floor,
                      score=score, score_se=margin["se"], runner_up=margin["runner_up"], score_gap=margin["gap"],
-                     score_gap_se=margin["gap_se"], answered=answered, reliability=reliability,
+                     score_gap_se=margin["gap_se"], answered=answered,
                      teacher_weights={a: dict(zip(g["teacher"].astype(str), g["weight"].round(4)))
                                       for a, g in weights.groupby("attribute", sort=True)},
                      teachers=tuple(teachers))
@@ -212,7 +209,7 @@ def rule_scores(lf: LabelFree) -> list[str]:
         s = lf.score[n]
         return (not s == s, -s if s == s else 0.0)
     return [f"{'*' if n == lf.chosen else ' '} {lf.score[n]:.4f} ± {lf.score_se.get(n, float('nan')):.4f}  "
-            f"{lf.reliability.get(n, float('nan')):.4f}  {n}" for n in sorted(lf.score, key=sort_key)]
+            f"{lf.agreement.get(n, float('nan')):.4f}  {n}" for n in sorted(lf.score, key=sort_key)]
 
 
 def calibration_table(lf: LabelFree) -> pd.DataFrame:
@@ -228,7 +225,7 @@ def results(lf: LabelFree) -> dict:
     """The label-free entries of notebook 03's results file: the rule chosen and its scores, the
     calibration chosen and its fitted priors, and the pool's health checks."""
     return {"chosen_rule": lf.chosen, "final_method": lf.final.name, "heldout_agreement_pool": lf.agreement,
-            "rule_score_pool": lf.score, "rule_criterion": CRITERION, "rule_reliability_pool": lf.reliability,
+            "rule_score_pool": lf.score, "rule_criterion": CRITERION,
             "teacher_weights_pool": lf.teacher_weights,
             "priors": lf.candidates["prior"].fitted.priors.to_dict(orient="records"),
             "health": {"teacher_agreement_pool": lf.teacher_alpha, "teacher_shares_pool": lf.teacher_shares,

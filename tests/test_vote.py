@@ -128,17 +128,17 @@ def noisy_pool(n=80, seed=0, abstain=None):
 TAX3 = parse_taxonomy({"attributes": {"g": {"labels": {k: {"description": k} for k in ("f", "m", "x")}}}})
 
 
-def test_the_chooser_is_heldout_agreement_and_every_rule_is_reported_with_its_noise_and_the_alternative():
+def test_the_chooser_is_reliability_weighted_agreement_and_every_rule_is_reported_with_its_noise_and_the_alternative():
     from confprofile import aggregation, voting
 
     ann = noisy_pool()
     lf = vote.label_free({"pool": ann}, TAX3, vote_temperatures=[0.1, 0.3], aggregators={}, coverage=0.6,
                          prior_strength=0.5, max_share_shift=0.15)
     skills = aggregation.teacher_skills(ann)
-    for name, rule in lf.rules.items():  # held-out agreement bit for bit as before; the alternative printed beside it
-        assert lf.agreement[name] == lf.score[name] == _old_heldout_agreement(ann, rule) == voting.heldout_agreement(ann, rule)
-        assert lf.reliability[name] == aggregation.reliability_weighted_agreement(voting.heldout_table(ann, rule), skills)
-    assert lf.chosen == vote.choose_rule(lf.score, lf.reliability)
+    for name, rule in lf.rules.items():  # the alternative, held-out agreement, bit for bit as before, printed beside it
+        assert lf.agreement[name] == _old_heldout_agreement(ann, rule) == voting.heldout_agreement(ann, rule)
+        assert lf.score[name] == aggregation.reliability_weighted_agreement(voting.heldout_table(ann, rule), skills)
+    assert lf.chosen == vote.choose_rule(lf.score, lf.agreement)
     assert lf.score[lf.chosen] == max(lf.score.values())
     assert set(lf.score_se) == set(lf.rules) and all(0 < se < 0.1 for se in lf.score_se.values())
     assert lf.runner_up in lf.rules and lf.runner_up != lf.chosen
@@ -149,7 +149,7 @@ def test_the_chooser_is_heldout_agreement_and_every_rule_is_reported_with_its_no
     lines = vote.rule_scores(lf)
     scores = [float(line[2:].split()[0]) for line in lines]
     assert scores == sorted(scores, reverse=True) and lines[0].startswith(f"* {lf.score[lf.chosen]:.4f} ± ")
-    assert f"  {lf.reliability[lf.chosen]:.4f}  {lf.chosen}" in lines[0]
+    assert f"  {lf.agreement[lf.chosen]:.4f}  {lf.chosen}" in lines[0]
     assert lines[0].endswith(f"  {lf.chosen}") and sum(line.startswith("*") for line in lines) == 1
     w = lf.teacher_weights["g"]  # a (right 70%) counts most, c (55%) least
     assert w["a"] > w["b"] > w["c"] >= 0
