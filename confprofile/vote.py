@@ -147,8 +147,7 @@ def label_free(ann: Mapping[str, pd.DataFrame], taxonomy: Taxonomy, *, vote_temp
     heldout = {name: voting.heldout_table(ann["pool"], rule) for name, rule in by_name.items()}
     agreement = {name: voting.agreement_from_table(t) for name, t in heldout.items()}  # = voting.heldout_agreement
     weights = aggregation.teacher_weights_from_skills(aggregation.teacher_skills(ann["pool"]))
-    reliability = {name: aggregation.reliability_weighted_agreement(t, weights) for name, t in heldout.items()}
-    score = reliability  # the chooser (CRITERION)
+    score = {name: aggregation.reliability_weighted_agreement(t, weights) for name, t in heldout.items()}  # CRITERION
     chosen = choose_rule(score, agreement)
     margin = voting.rule_margin(score, voting.heldout_bootstrap(heldout, weights=weights), chosen)  # reported
     answered = monitor.answered_shares(ann["pool"])
