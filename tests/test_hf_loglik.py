@@ -42,7 +42,10 @@ def tiny_path(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def teacher(tiny_path):
-    return HFTeacher(tiny_path, name="tiny", taxonomy=TAX)
+    """Loaded here, so a test reading its model does not depend on another having generated first."""
+    t = HFTeacher(tiny_path, name="tiny", taxonomy=TAX)
+    t._load()
+    return t
 
 
 def _messages():
