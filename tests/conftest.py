@@ -10,22 +10,13 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """The markers declared in pyproject.toml, applied in one place: ``require_gpu`` (a CUDA
     device) and ``require_vllm`` (vLLM installed) skip where the machine lacks it; ``slow`` is
-    only a label (``make test-fast`` leaves those tests out). And for ``make test``'s two
-    workers (``pytest -n 2 --dist loadgroup``): the tests of a module that use one of its module- or
-    session-scoped fixtures (a notebook pipeline, a trained toy model) form one ``xdist_group``, so
-    each such fixture is built once, on one worker; every other test goes where there is room."""
+    only a label (``make test-fast`` leaves those tests out). ``make test`` runs two workers with
+    ``--dist loadfile``: a test file runs whole on one worker, so a module- or session-scoped
+    fixture of that file (the smoke pipeline, a trained toy model) is built once."""
     import importlib.util
-
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        shared = info and sorted({d[-1].baseid for d in info.name2fixturedefs.values()
-                         if d and d[-1].scope in ("module", "session") and d[-1].baseid.startswith("tests/")})
-        if shared:
-            item.add_marker(pytest.mark.xdist_group(shared[0]))
 
     def cuda() -> bool:
         import torch
