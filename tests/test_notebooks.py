@@ -14,7 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from confprofile import analysis, reproduce
+from confprofile import reproduce
+from confprofile.evaluation import analysis
+from confprofile.evaluation.intervals import with_interval
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -244,7 +246,7 @@ def check_06(root: Path) -> None:
     shown = pd.read_csv(root / "results" / "smoke" / "tables" / "06_main_deltas.csv", index_col=0)
     for row, (owner, key) in {"SFT student − base model": (r4, "sft_minus_base_f1"),
                               "SFT+RL student − SFT student": (r5, "rl_minus_sft_f1")}.items():
-        assert shown.loc[row, "average"] == analysis.with_interval(owner["claims"][key], owner["claims"][key + "_ci"])
+        assert shown.loc[row, "average"] == with_interval(owner["claims"][key], owner["claims"][key + "_ci"])
         assert shown.loc[row, "interval from"].startswith(("04", "05")) and r["interval_from"][row] == shown.loc[row, "interval from"]
     assert set(shown["interval from"]) == {"06", "04 (sft_minus_base_f1)", "05 (rl_minus_sft_f1)"}
     # the per-attribute guard: RL − SFT per attribute from the reports, and every fall over 3 points named
