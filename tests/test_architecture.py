@@ -73,3 +73,10 @@ def test_the_architecture_doc_lists_every_stage_module():
     missing = [name for name in RANK if f"`{name}" not in doc]
     assert not missing, f"docs/ARCHITECTURE.md does not mention {missing}"
 
+
+def test_every_import_names_a_module_of_the_package():
+    """An import of a confprofile module that no longer exists (moved or deleted) fails here, statically,
+    even where an installed copy of an older checkout would still answer it at run time."""
+    unknown = {p.relative_to(PACKAGE).as_posix(): sorted(_imports(p) - set(RANK)) for p in MODULES}
+    unknown = {k: v for k, v in unknown.items() if v}
+    assert not unknown, f"imports of modules the package does not have: {unknown}"
