@@ -27,7 +27,7 @@ from confprofile.taxonomy import Taxonomy
 def _f1_parts(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, users: list[str]):
     """Per attribute, one-hot gold and prediction matrices (users x labels); abstentions and
     labels outside the taxonomy are all-zero prediction rows, users missing from ``pred`` abstain,
-    and so do pairs a vote table did not keep (``kept`` false), as in ``vote_report``."""
+    and so do pairs a vote table did not keep (``kept`` false), as in ``scores.vote_report``."""
     if "kept" in pred.columns:
         pred = pred.assign(label=pred["label"].where(pred["kept"].astype(bool), None))
     merged = gold.merge(pred[["user_id", "attribute", "label"]], on=["user_id", "attribute"], how="left")
@@ -35,7 +35,7 @@ def _f1_parts(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, users:
     out = []
     for attr in taxonomy:
         m = merged[merged["attribute"] == attr.name]
-        if m.empty:  # gold with gaps: an attribute gold never labels is not scored (as in ``score``)
+        if m.empty:  # gold with gaps: an attribute gold never labels is not scored (as in ``scores.score``)
             continue
         col = {lab: j for j, lab in enumerate(attr.labels)}
         g = np.zeros((len(users), len(col)))
@@ -51,7 +51,7 @@ def _f1_parts(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy, users:
 def _avg_macro_f1(parts, weights: np.ndarray) -> np.ndarray:
     """Average macro-F1 (0-100) per row of ``weights`` (bootstrap counts per user), computed as
     ``metrics.macro_f1`` does: classes neither in gold nor predicted are left out of the mean,
-    and so is an attribute none of whose gold pairs was drawn (gold with gaps), as in ``score``."""
+    and so is an attribute none of whose gold pairs was drawn (gold with gaps), as in ``scores.score``."""
     f1s = []
     for g, p in parts:
         tp, ng, npred = weights @ (g * p), weights @ g, weights @ p
@@ -68,7 +68,7 @@ def _avg_macro_f1(parts, weights: np.ndarray) -> np.ndarray:
 
 def paired_bootstrap(pred_a: pd.DataFrame, pred_b: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy,
                      *, n_boot: int, seed: int, level: float = 0.95) -> dict:
-    """Paired bootstrap over users of ``avg_f1(a) - avg_f1(b)`` (average macro-F1 as in ``score``).
+    """Paired bootstrap over users of ``avg_f1(a) - avg_f1(b)`` (average macro-F1 as in ``scores.score``).
 
     Both prediction tables (``user_id, attribute, label``) are scored on the same resampled
     users (drawn with replacement from gold's users, ``n_boot`` times, with a generator seeded

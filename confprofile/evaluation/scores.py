@@ -36,7 +36,7 @@ def _mean_scored(f1: Mapping[str, float]) -> float:
 def score(pred: pd.DataFrame, gold: pd.DataFrame, taxonomy: Taxonomy) -> dict:
     """Per-attribute macro-F1 and their average, for a ``user_id, attribute, label`` table.
 
-    Only the pairs in ``gold`` are scored (gold with gaps: ``read_gold``); users missing from
+    Only the pairs in ``gold`` are scored (gold with gaps: ``gold_labels.read_gold``); users missing from
     ``pred`` count as abstentions. Returns ``{"f1": {attribute: f1}, "avg_f1": mean,
     "n_users": n}`` (F1 on a 0-100 scale, as the paper reports it; an attribute with no gold
     pair has NaN and is left out of the mean).
