@@ -34,6 +34,7 @@ Nothing here reads labels; every fit takes annotation, score or vote tables of t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -442,7 +443,7 @@ def build_candidates(ann_pool: pd.DataFrame, scores: Mapping[str, pd.DataFrame],
     (['thresholds', 'prior_thresholds'], [True, False, False, True])
     """
     kw = {"norm": norm, "softmax_temperature": softmax_temperature, "teacher_weights": teacher_weights,
-          "agreement": agreement}
+          "agreement": None if agreement is None else once_per_holdout(agreement)}
     raw = {split: voting.votes_from_scores(s) for split, s in scores.items()}
     cals = {"isotonic": ("chosen + confidence calibration (isotonic)", {"method": "isotonic"}),
             "isotonic_teacher": ("chosen + confidence calibration (isotonic, held-out teacher)",
@@ -465,6 +466,31 @@ def build_candidates(ann_pool: pd.DataFrame, scores: Mapping[str, pd.DataFrame],
                                         thresholds, True)
     out["none"] = Candidate("chosen, no calibration", raw, None, False)
     return out
+
+
+def once_per_holdout(agreement: Callable[[pd.DataFrame, str], pd.DataFrame]) -> Callable[[pd.DataFrame, str], pd.DataFrame]:
+    """``agreement`` computed once per ``holdout`` and reused (same name): the isotonic and the
+    temperature calibrations read the same held-out-sample table, which for a refitted model
+    (``aggregation.Aggregator.agreement``) costs one refit per held-out unit. For one
+    annotation table only (``build_candidates`` fits every candidate on the pool).
+
+    >>> calls = []
+    >>> def table(ann, holdout):
+    ...     calls.append(holdout)
+    ...     return holdout
+    >>> t = once_per_holdout(table)
+    >>> [t(None, h) for h in ("sample", "teacher", "sample")], calls, t.__qualname__
+    (['sample', 'teacher', 'sample'], ['sample', 'teacher'], 'table')
+    """
+    tables: dict[str, pd.DataFrame] = {}
+
+    @functools.wraps(agreement)
+    def once(ann: pd.DataFrame, holdout: str) -> pd.DataFrame:
+        if holdout not in tables:
+            tables[holdout] = agreement(ann, holdout)
+        return tables[holdout]
+
+    return once
 
 
 def identical_candidates(candidates: Mapping[str, Candidate]) -> list[list[str]]:

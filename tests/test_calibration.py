@@ -291,3 +291,25 @@ def test_build_candidates_fits_each_candidate_on_the_pool():
     pd.testing.assert_frame_equal(c["none"].votes["test"], raw)
     assert [k for k, x in c.items() if x.drops_pairs] == ["thresholds", "prior_thresholds"]
     assert c["thresholds"].votes["pool"]["kept"].mean() == pytest.approx(0.5, abs=0.2)
+
+
+def test_a_refitted_rule_computes_each_held_out_table_once_with_the_same_candidates():
+    """A crowd-kit model refits once per held-out unit: the isotonic and temperature
+    calibrations share the held-out-sample table instead of refitting twice, and get what a
+    fresh table gives them."""
+    ann = make_ann([(u, "age", t, s, lab, c) for u, labs in {
+        "u1": "xxy", "u2": "xyy", "u3": "xxx", "u4": "yyz", "u5": "xzz", "u6": "xxz"}.items()
+        for (t, lab), c in zip(zip("abc", labs), (0.9, 0.6, 0.4)) for s in (0, 1)])
+    kw = {"norm": "none", "softmax_temperature": 1.0, "teacher_weights": None}
+    scores = {"pool": voting.vote_scores(ann, **kw)}
+    calls = []
+
+    def agreement(a, holdout):
+        calls.append(holdout)
+        return calibration.agreement_table(a, holdout, **kw)
+
+    c = calibration.build_candidates(ann, scores, coverage=0.5, prior_strength=0.5, **kw, agreement=agreement)
+    assert sorted(calls) == ["sample", "teacher"]
+    fresh = calibration.build_candidates(ann, scores, coverage=0.5, prior_strength=0.5, **kw)
+    for key in ("isotonic", "isotonic_teacher", "temperature"):
+        pd.testing.assert_frame_equal(c[key].votes["pool"], fresh[key].votes["pool"])
