@@ -176,7 +176,7 @@ def agreement_table(ann: pd.DataFrame, aggregator: Aggregator, holdout: str = "s
 
 # --------------------------------------------------------------------------------------------
 # teacher reliability and label-free criteria for choosing a rule among teachers of mixed quality
-# (``confprofile.rule_study`` measures them; ``reliability_weighted_agreement`` chooses in ``vote.label_free``)
+# (``confprofile.evaluation.rule_study`` measures them; ``reliability_weighted_agreement`` chooses in ``vote.label_free``)
 
 
 def teacher_skills(ann: pd.DataFrame, method: str = "DawidSkene", kwargs: Mapping | None = None) -> pd.DataFrame:

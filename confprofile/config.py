@@ -92,7 +92,7 @@ VOTE = (  # notebook 03
     Key("rule_study_users", int, 100, "03's rule-choice study: simulated users per annotation table (0: skip); "
         "~35 CPU-s a table"),
     Key("rule_study_seeds", int, 1, "simulated tables per scenario (seeds seed, seed + 1, ...)"),
-    Key("rule_study_scenarios", list, ["weak over-predict one class"], "mixes of confprofile.rule_study.SCENARIOS"),
+    Key("rule_study_scenarios", list, ["weak over-predict one class"], "mixes of confprofile.evaluation.rule_study.SCENARIOS"),
     Key("rule_study_criteria", list, ["heldout", "reliability"], "label-free criteria compared (rule_study.CRITERIA): "
         "the old chooser and the new one"),
 )

@@ -134,7 +134,7 @@ def lines(xs: Sequence[float], series: Mapping[str, Sequence[float]], ax, xlabel
 
 def threshold_curves(curves: Mapping[str, Mapping[str, Sequence[float]]], ax_pr, ax_f1) -> None:
     """Precision against recall (``ax_pr``) and F1 against threshold (``ax_f1``), one line per
-    series, from ``evaluate.threshold_curve`` results."""
+    series, from ``evaluation.scores.threshold_curve`` results."""
     for name, c in curves.items():
         ax_pr.plot(c["recall"], c["precision"], marker=".", label=name)
         ax_f1.plot(c["threshold"], c["f1"], marker=".", label=name)
@@ -154,7 +154,7 @@ def training_curves(curves: Mapping[str, Mapping[str, Sequence[float]]], ax, key
 
 
 def pipeline(steps: Mapping[str, Mapping[str, int]], ax, title: str = "") -> None:
-    """What each stage kept and dropped (``analysis.pipeline_steps``): one bar per step, the
+    """What each stage kept and dropped (``evaluation.analysis.pipeline_steps``): one bar per step, the
     kept share green and the dropped share red, each step's counts written beside its bar."""
     names = list(steps)
     kept = np.array([steps[n]["kept"] for n in names], dtype=float)

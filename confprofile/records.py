@@ -2,7 +2,7 @@
 
 A record is what a teacher sees of a user. Only ``user_id`` is required; every other field may
 be missing or null, as on a real platform. Gold labels never live in a record: they are in a
-file of their own (see ``confprofile.evaluate``).
+file of their own (see ``confprofile.evaluation.gold_labels``).
 
 Fields (types as JSON):
 

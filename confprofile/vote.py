@@ -10,7 +10,7 @@ writes ``runs/<p>/pseudo_labels/pool.jsonl`` (the input of distillation), the ch
 fitted on the pool (``runs/<p>/pseudo_labels/rule.json``, ``confprofile.rules``: distillation's
 ``weighted`` source and RL's quasi ground truth load it) and, where the test
 split was annotated, ``runs/<p>/pseudo_labels/test.jsonl`` (the same rule, for
-``python -m confprofile.evaluate``). It reads no labels: tests/test_label_free.py checks.
+``python -m confprofile.evaluation``). It reads no labels: tests/test_label_free.py checks.
 
 The choices, all without labels: the vote rule whose votes of the other teachers the held-out
 teachers agree with most, each held-out teacher counted by how far above chance Dawid-Skene
@@ -18,7 +18,7 @@ estimates it to be (``aggregation.reliability_weighted_agreement``; ``CRITERION`
 each rule's agreement with every teacher counted once is printed (``voting.heldout_agreement``;
 ``ALTERNATIVE``, the chooser until issue 24): where many weak teachers lean to one label,
 counting every teacher once chooses the rule that leans with them; notebook 03's study
-(``confprofile.rule_study``) measures both criteria on simulated mixes. Then the
+(``confprofile.evaluation.rule_study``) measures both criteria on simulated mixes. Then the
 calibration (``choose_calibration``): among every candidate, the one whose kept pool labels are
 most balanced, but only if it keeps every kept label share within ``max_share_shift`` of the
 uncalibrated vote's; candidates with identical kept labels are one choice (reported, and the

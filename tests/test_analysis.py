@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from confprofile import analysis, evaluate
+from confprofile.evaluation import analysis, intervals, references, scores
 from confprofile.taxonomy import parse_taxonomy
 
 TAX = parse_taxonomy({"attributes": {
@@ -26,20 +26,20 @@ def _pred(g_right: bool, h_right: bool, **extra) -> pd.DataFrame:
 
 def test_delta_table_bootstraps_the_average_and_each_attribute_alone():
     pred = {"good": _pred(True, True), "half": _pred(True, False)}
-    d = analysis.delta_table(pred, {"good_minus_half_f1": ("good", "half")}, GOLD, TAX, n_boot=50, seed=0)
+    d = intervals.delta_table(pred, {"good_minus_half_f1": ("good", "half")}, GOLD, TAX, n_boot=50, seed=0)
     boots = d["good_minus_half_f1"]
     assert set(boots) == {"average", "g", "h"}
     assert boots["g"]["delta"] == 0.0 and boots["g"]["ci"] == [0.0, 0.0]
     assert boots["h"]["delta"] == 100.0 and boots["average"]["delta"] == 50.0
-    assert boots["average"] == evaluate.paired_bootstrap(pred["good"], pred["half"], GOLD, TAX, n_boot=50, seed=0)
-    claims = analysis.claims_from(d)
+    assert boots["average"] == intervals.paired_bootstrap(pred["good"], pred["half"], GOLD, TAX, n_boot=50, seed=0)
+    claims = intervals.claims_from(d)
     assert claims == {"good_minus_half_f1": 50.0, "good_minus_half_f1_ci": boots["average"]["ci"]}
-    frame = analysis.delta_frame(d, {"good_minus_half_f1": "good - half"})
+    frame = intervals.delta_frame(d, {"good_minus_half_f1": "good - half"})
     assert frame.loc["good - half", "h"] == "+100.00 [+100.00, +100.00]" and list(frame.columns) == ["average", "g", "h"]
 
 
 def test_report_table_has_one_row_per_model_in_the_papers_shape():
-    reports = {k: evaluate.prediction_report(p, GOLD, TAX) for k, p in
+    reports = {k: scores.prediction_report(p, GOLD, TAX) for k, p in
                {"base": _pred(False, False), "sft": _pred(True, False)}.items()}
     t = analysis.report_table(reports, TAX, names={"sft": "SFT student"})
     assert list(t.index) == ["base", "SFT student"]
@@ -58,7 +58,7 @@ def test_teacher_answers_keep_complete_teachers_and_mark_unknown_as_abstention()
     assert list(out) == ["full"] and len(out["full"]) == 8
     first = out["full"].set_index("user_id")
     assert first.loc["u0", "abstained"] and first.loc["u0", "label"] is None and not first.loc["u1", "abstained"]
-    assert evaluate.prediction_report(out["full"], GOLD[GOLD["attribute"] == "g"],
+    assert scores.prediction_report(out["full"], GOLD[GOLD["attribute"] == "g"],
                                       parse_taxonomy({"attributes": {"g": {"labels": {"x": {"description": "x"},
                                                                                      "y": {"description": "y"}}}}})
                                       )["abstention_rate"] == pytest.approx(1 / 8)
@@ -67,7 +67,7 @@ def test_teacher_answers_keep_complete_teachers_and_mark_unknown_as_abstention()
 def test_f1_by_clue_scores_each_strength_apart_and_skips_dropped_pairs():
     pred = _pred(True, False, kept=True)
     pred.loc[(pred["attribute"] == "g") & pred["user_id"].isin(USERS[4:]), "kept"] = False  # weak clues dropped
-    out = analysis.f1_by_clue(pred, GOLD, TAX, ["explicit", "weak", "none", "misleading"])
+    out = scores.f1_by_clue(pred, GOLD, TAX, ["explicit", "weak", "none", "misleading"])
     assert out["n"] == {"explicit": 4, "weak": 4, "none": 8, "misleading": 0}
     assert out["f1"]["explicit"] == 100.0 and out["f1"]["weak"] == 0.0 and out["f1"]["none"] == 0.0
     assert out["f1"]["misleading"] != out["f1"]["misleading"]  # NaN
@@ -80,7 +80,7 @@ def test_confusion_rows_sum_to_100_and_hardest_attribute_is_the_lowest():
     assert all(sum(row.values()) == pytest.approx(100.0) for row in m.values())
     assert m["p"]["q"] == 100.0 and m["p"]["no answer"] == 0.0
     assert analysis.confusion(pred, GOLD, "g", ["x", "y"])["x"]["no answer"] == 25.0
-    assert analysis.hardest_attribute(evaluate.prediction_report(pred, GOLD, TAX)) == "h"
+    assert analysis.hardest_attribute(scores.prediction_report(pred, GOLD, TAX)) == "h"
 
 
 def test_pipeline_steps_count_what_each_stage_kept_and_dropped():
@@ -121,8 +121,8 @@ def test_voting_table_reads_notebook_03s_table():
 def test_main_table_bootstraps_its_own_rows_and_reads_04s_and_05s():
     pred = {"base": _pred(False, False), "sft": _pred(True, False), "rl_x": _pred(True, True),
             "pseudo_labels": _pred(True, False), "teacher: t": _pred(False, True),
-            **evaluate.chance_predictions(GOLD, TAX, seed=0)}
-    report = {k: evaluate.prediction_report(p, GOLD, TAX) for k, p in pred.items()}
+            **references.chance_predictions(GOLD, TAX, seed=0)}
+    report = {k: scores.prediction_report(p, GOLD, TAX) for k, p in pred.items()}
     stage = {"04": {"claims": {"sft_minus_base_f1": 50.0, "sft_minus_base_f1_ci": [40.0, 60.0]}},
              "05": {"claims": {"rl_minus_sft_f1": 50.0, "rl_minus_sft_f1_ci": [45.0, 55.0]}}}
     mt = analysis.main_table(pred, report, stage, GOLD, TAX, final="rl_x", best_teacher="t", n_boot=50, seed=0)
@@ -152,4 +152,4 @@ def test_pipeline_counts_read_the_earlier_notebooks_results():
 
 
 def test_the_supervised_ceiling_needs_the_pools_gold(tmp_root):
-    assert analysis.supervised_ceiling("t", TAX, seed=0, max_chars=100, max_items=2, system_prompt=False, c=1.0) == {}
+    assert references.supervised_ceiling("t", TAX, seed=0, max_chars=100, max_items=2, system_prompt=False, c=1.0) == {}

@@ -22,14 +22,15 @@ STAGES = {
     3: ["voting", "calibration", "aggregation", "rules", "vote"],  # stage 1b-c: aggregation, the rule registry, its command line
     4: ["sft", "student", "classical", "choices"],            # stage 2: distillation (SFT), the student, label-free choices
     5: ["rewards", "rl", "rl_runs"],                          # stage 3: RL with confidence rewards; 05's runs and trials
-    6: ["evaluate", "analysis", "rule_study", "vote_eval"],   # evaluation against gold (last: reads labels), analysis, 03's rule-choice study and gold side
+    6: ["evaluation"],  # the package confprofile/evaluation/: every reader of gold labels (last: reads labels), 03-06's gold side
     7: ["reproduce", "readme"],                               # the runner; the README results from results files
 }
 RANK = {name: rank for rank, names in STAGES.items() for name in names}
 
 
 def _module_name(path: Path) -> str:
-    """``confprofile/teachers/hf.py`` -> ``teachers``; ``confprofile/voting.py`` -> ``voting``."""
+    """``confprofile/teachers/hf.py`` -> ``teachers``; ``confprofile/evaluation/scores.py`` -> ``evaluation``;
+    ``confprofile/voting.py`` -> ``voting``: a subpackage has one stage."""
     rel = path.relative_to(PACKAGE)
     return rel.parts[0] if len(rel.parts) > 1 else rel.stem
 
@@ -71,3 +72,11 @@ def test_the_architecture_doc_lists_every_stage_module():
     doc = (PACKAGE.parent / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
     missing = [name for name in RANK if f"`{name}" not in doc]
     assert not missing, f"docs/ARCHITECTURE.md does not mention {missing}"
+
+
+def test_every_import_names_a_module_of_the_package():
+    """An import of a confprofile module that no longer exists (moved or deleted) fails here, statically,
+    even where an installed copy of an older checkout would still answer it at run time."""
+    unknown = {p.relative_to(PACKAGE).as_posix(): sorted(_imports(p) - set(RANK)) for p in MODULES}
+    unknown = {k: v for k, v in unknown.items() if v}
+    assert not unknown, f"imports of modules the package does not have: {unknown}"

@@ -53,9 +53,9 @@ def test_written_files_read_back(tmp_path, monkeypatch, tax):
     monkeypatch.setenv("CONFPROFILE_ROOT", str(tmp_path))
     written = bench.build_benchmark("t", n_pool=30, n_test=20, seed=3)
     assert [r["user_id"] for r in records.read_records(written["test"])] == [f"test-{i:05d}" for i in range(20)]
-    from confprofile import evaluate  # the one reader of gold files
+    from confprofile.evaluation import gold_labels  # the one reader of gold files
 
-    gold = evaluate.read_gold(written["gold_pool"], tax)
+    gold = gold_labels.read_gold(written["gold_pool"], tax)
     assert len(gold) == 30 * len(tax) and set(gold["clue"]) <= set(bench.STRENGTHS)
 
 

@@ -1,4 +1,4 @@
-"""``python -m confprofile.vote`` and ``python -m confprofile.evaluate`` fail with one line, never a
+"""``python -m confprofile.vote`` and ``python -m confprofile.evaluation`` fail with one line, never a
 traceback, and say what they did not score. Run in process through ``errors.run_cli`` (what
 ``python -m`` runs) on hand-made files under a temporary root."""
 
@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from confprofile import evaluate, paths, records, rules, vote, voting
+from confprofile import paths, records, rules, vote, voting
 from confprofile.errors import run_cli
+from confprofile.evaluation import outputs
+from confprofile.evaluation.__main__ import main as evaluation_main
 
 TWO_ATTRS = {"attributes": {a: {"labels": {"x": {"description": "x"}, "y": {"description": "y"}}} for a in ("g", "h")}}
 
@@ -112,7 +114,7 @@ def test_evaluate_scores_gold_with_gaps_and_says_how_many_pairs_it_left_out(tiny
     save_predictions("tiny", "sft", predictions({
         ("u1", "g"): "x", ("u1", "h"): "x", ("u2", "g"): "y", ("u2", "h"): "x", ("u3", "g"): "x", ("u3", "h"): "y",
         ("u4", "g"): "x", ("u4", "h"): "x"}))
-    rc, out, err = cli(evaluate.main, "--profile", tiny, "--json", str(tmp_path / "r.json"), capsys=capsys)
+    rc, out, err = cli(evaluation_main, "--profile", tiny, "--json", str(tmp_path / "r.json"), capsys=capsys)
     assert rc == 0 and err == ""
     assert out.startswith("gold: 3 of 8 (user, attribute) pairs have no label and are not scored\n")
     rep = json.loads((tmp_path / "r.json").read_text())["predictions/sft"]
@@ -124,7 +126,7 @@ def test_evaluate_scores_gold_with_gaps_and_says_how_many_pairs_it_left_out(tiny
 def test_evaluate_names_a_prediction_table_without_columns(tiny, capsys):
     write_gold("tiny", GOLD)
     path = save_predictions("tiny", "sft", pd.DataFrame())
-    rc, out, err = cli(evaluate.main, "--profile", tiny, capsys=capsys)
+    rc, out, err = cli(evaluation_main, "--profile", tiny, capsys=capsys)
     assert rc == 2 and out == ""
     assert err == (f"error: {path}: not a prediction table: lacks column(s) user_id, attribute, label, confidence, "
                    "ok or kept (has none)\n")
@@ -136,7 +138,7 @@ def test_evaluate_refuses_an_empty_prediction_table_and_leaves_the_report_alone(
                                                                  "abstained", "error"]))
     report = tmp_path / "r.json"
     report.write_text('{"earlier": "report"}')
-    rc, out, err = cli(evaluate.main, "--profile", tiny, "--json", str(report), capsys=capsys)
+    rc, out, err = cli(evaluation_main, "--profile", tiny, "--json", str(report), capsys=capsys)
     assert rc == 2 and out == "" and err == f"error: {path}: no predictions (the table has no rows)\n"
     assert report.read_text() == '{"earlier": "report"}'
 
@@ -144,13 +146,13 @@ def test_evaluate_refuses_an_empty_prediction_table_and_leaves_the_report_alone(
 def test_evaluate_counts_unmatched_users_and_fails_when_none_match(tiny, tmp_path, capsys):
     gold = write_gold("tiny", GOLD)
     save_predictions("tiny", "sft", predictions({("u1", "g"): "x", ("u2", "g"): "y", ("z9", "g"): "x"}))
-    rc, out, err = cli(evaluate.main, "--profile", tiny, capsys=capsys)
+    rc, out, err = cli(evaluation_main, "--profile", tiny, capsys=capsys)
     assert rc == 0
     assert ("predictions/sft: 2 of 4 gold users have no prediction (scored as misses); 1 predicted users have no gold "
             "label (not scored)\n") in out
     path = save_predictions("tiny", "sft", predictions({("z8", "g"): "x", ("z9", "g"): "x"}))
     report = tmp_path / "r.json"
-    rc, out, err = cli(evaluate.main, "--profile", tiny, "--json", str(report), capsys=capsys)
+    rc, out, err = cli(evaluation_main, "--profile", tiny, "--json", str(report), capsys=capsys)
     assert rc == 2 and not report.exists()
     assert err == (f"error: {path}: field 'user_id': none of its 2 users has a gold label in {gold} "
                    "(another split or dataset?)\n")
@@ -162,8 +164,8 @@ def test_evaluate_gives_the_vote_file_and_a_prediction_file_of_the_same_name_two
                           "confidence": [0.9, 0.8], "kept": [True, True]})
     records.write_jsonl(paths.pseudo_labels_path("tiny", "test"), voting.pseudo_label_records(votes))
     save_predictions("tiny", "pseudo_labels", votes.assign(label=["y", "x"]))  # 04's copy: another table
-    assert set(evaluate.saved_output_files("tiny")) == {"pseudo_labels", "predictions/pseudo_labels"}
-    rc, out, err = cli(evaluate.main, "--profile", tiny, "--json", str(tmp_path / "r.json"), capsys=capsys)
+    assert set(outputs.saved_output_files("tiny")) == {"pseudo_labels", "predictions/pseudo_labels"}
+    rc, out, err = cli(evaluation_main, "--profile", tiny, "--json", str(tmp_path / "r.json"), capsys=capsys)
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rc == 0 and set(rep) == {"pseudo_labels", "predictions/pseudo_labels"}
     # the vote's file: u1, u2 right, u3 missed -> F1(x) 1, F1(y) 2/3; 04's: both wrong

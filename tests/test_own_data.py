@@ -3,7 +3,7 @@ with and without gold, and notebooks 01-03 on it without gold; plus the pieces i
 (profile files by path, the data stage, taxonomy and record checks, health warnings).
 
 What runs here: the converter, ``confprofile.dataset``, ``confprofile.synthesis`` (one teacher a
-call), ``confprofile.vote`` and ``confprofile.evaluate`` on the example, with and without gold
+call), ``confprofile.vote`` and ``confprofile.evaluation`` on the example, with and without gold
 (about 30 s); the runner on notebooks 01-03 without gold (slow, about 1 minute); and the runner
 on every notebook, 01-06, with gold (slow, about 3.5 minutes: SFT and RL at smoke scale).
 """
@@ -144,7 +144,7 @@ def test_every_command_runs_on_the_example_with_and_without_gold(tmp_path):
     assert re.search(r"warning: (age_band|gender|occupation): the teachers agree no more than chance", out.stderr)
     pool = (root / "runs" / "own_data" / "pseudo_labels" / "pool.jsonl").read_text().splitlines()
     assert len(pool) == 70 and set(json.loads(pool[0])["attributes"]) == {"age_band", "gender", "occupation"}
-    out = run("confprofile.evaluate", "--profile", prof, "--json", str(tmp_path / "r.json"), root=root)
+    out = run("confprofile.evaluation", "--profile", prof, "--json", str(tmp_path / "r.json"), root=root)
     report = json.loads((tmp_path / "r.json").read_text())["pseudo_labels"]
     assert report["n_users"] == 30 and 0 <= report["avg_f1"] <= 100
     # without gold: the same commands, and evaluation says there is nothing to score
@@ -154,7 +154,7 @@ def test_every_command_runs_on_the_example_with_and_without_gold(tmp_path):
         run("confprofile.synthesis", "--profile", nog, "--split", split, "--teachers", fast, "--no-progress", root=root)
     run("confprofile.vote", "--profile", nog, root=root)
     assert (root / "runs" / "own_data_no_gold" / "pseudo_labels" / "pool.jsonl").is_file()
-    assert "no gold labels" in run("confprofile.evaluate", "--profile", nog, root=root).stdout
+    assert "no gold labels" in run("confprofile.evaluation", "--profile", nog, root=root).stdout
     assert not (root / "runs" / "own_data_no_gold" / "data" / "gold").exists()
 
 

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from confprofile import bench, evaluate, voting
+from confprofile import bench, voting
+from confprofile.evaluation import scores
 from confprofile.parsing import parse_output
 from confprofile.prompts import build_messages
 from confprofile.synthesis import build_teachers
@@ -39,7 +40,7 @@ def _annotate(teacher, recs, n=1, temperature=0.0, seed=0):
 
 def _f1(teacher, users):
     recs, gold = users
-    return evaluate.vote_report(voting.first_sample(_annotate(teacher, recs)), gold, TAX)["avg_f1"]
+    return scores.vote_report(voting.first_sample(_annotate(teacher, recs)), gold, TAX)["avg_f1"]
 
 
 def test_same_seed_same_answers_other_seed_other_view(users):

@@ -1,9 +1,9 @@
-"""The rule-choice study (``confprofile.rule_study``, issue 24): the simulator gives teachers the
+"""The rule-choice study (``confprofile.evaluation.rule_study``, issue 24): the simulator gives teachers the
 accuracy asked, the study and its summary have the shape notebook 03 records, and Dawid-Skene's
 teacher accuracies find a strong teacher the crowd disagrees with (``voting.most_reliable_teacher``,
 the best single teacher of ``sft.source_votes`` and notebook 04).
 
-The full study (minutes): ``python -m confprofile.rule_study``.
+The full study (minutes): ``python -m confprofile.evaluation.rule_study``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from confprofile import aggregation, voting
-from confprofile.rule_study import CRITERIA, SCENARIOS, SimTeacher, simulate, study, summary
+from confprofile.evaluation.rule_study import CRITERIA, SCENARIOS, SimTeacher, simulate, study, summary
 
 
 def test_the_simulator_gives_teachers_the_accuracy_asked():

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
-from confprofile import evaluate, student
+from confprofile import student
+from confprofile.evaluation import intervals, scores
 from confprofile.taxonomy import load_taxonomy
 
 TAX = load_taxonomy()
@@ -52,7 +53,7 @@ def _gold_and_pred(seed=0, n=120):
 
 def test_harness_f1_is_sklearn_macro_f1():
     gold, pred = _gold_and_pred()
-    rep = evaluate.prediction_report(pred, gold, TAX)
+    rep = scores.prediction_report(pred, gold, TAX)
     j = gold.merge(pred, on=["user_id", "attribute"])
     f1s = []
     for a in TAX:
@@ -71,16 +72,16 @@ def test_harness_f1_is_sklearn_macro_f1():
 def test_paired_bootstrap_delta_is_the_f1_gap_and_its_interval_covers_it():
     gold, a = _gold_and_pred(seed=1)
     _, b = _gold_and_pred(seed=2)
-    ra, rb = evaluate.prediction_report(a, gold, TAX), evaluate.prediction_report(b, gold, TAX)
-    d = evaluate.paired_bootstrap(a, b, gold, TAX, n_boot=300, seed=0)
+    ra, rb = scores.prediction_report(a, gold, TAX), scores.prediction_report(b, gold, TAX)
+    d = intervals.paired_bootstrap(a, b, gold, TAX, n_boot=300, seed=0)
     assert d["delta"] == pytest.approx(ra["avg_f1"] - rb["avg_f1"])
     assert d["ci"][0] < d["delta"] < d["ci"][1]
-    same = evaluate.paired_bootstrap(a, a, gold, TAX, n_boot=50, seed=0)
+    same = intervals.paired_bootstrap(a, a, gold, TAX, n_boot=50, seed=0)
     assert (same["delta"], same["ci"]) == (0.0, [0.0, 0.0])
     # a vote table's dropped rows are abstentions, as in vote_report
     votes = a.assign(kept=a["label"].notna() & (a["user_id"] != "u1"))
-    assert evaluate.paired_bootstrap(votes, b, gold, TAX, n_boot=10, seed=0)["delta"] == pytest.approx(
-        evaluate.vote_report(votes, gold, TAX)["avg_f1"] - rb["avg_f1"])
+    assert intervals.paired_bootstrap(votes, b, gold, TAX, n_boot=10, seed=0)["delta"] == pytest.approx(
+        scores.vote_report(votes, gold, TAX)["avg_f1"] - rb["avg_f1"])
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Notebook 03's gold side (``confprofile.vote_eval``) on a hand-made pool and test split: every
+"""Notebook 03's gold side (``confprofile.evaluation.votes_vs_gold``) on a hand-made pool and test split: every
 teacher, rule and calibration is scored, the claims name the comparisons the notebook reports,
 and without gold every report is empty (so the notebook calls them without branching)."""
 
@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from confprofile import vote, vote_eval
+from confprofile import vote
+from confprofile.evaluation import scores, votes_vs_gold
 from confprofile.taxonomy import parse_taxonomy
 
 TAX = parse_taxonomy({"attributes": {"g": {"labels": {k: {"description": k} for k in ("f", "m", "x")}}}})
@@ -40,14 +41,14 @@ def chosen():
 
 def test_every_teacher_rule_and_calibration_is_scored_and_the_claims_hold_their_intervals(chosen):
     ann, lf, gold = chosen
-    comparison = vote_eval.compare(ann, lf, gold, TAX)
+    comparison = votes_vs_gold.compare(ann, lf, gold, TAX)
     assert comparison.singles == {t: f"single sample: {t}" for t in "abc"}
     assert comparison.self_consistency == {t: f"self-consistency: {t}" for t in "abc"}
     assert set(comparison.table) == {*comparison.singles.values(), *comparison.self_consistency.values(), *lf.rules,
                                      *(c.name for c in lf.candidates.values())}
     assert comparison.table[lf.chosen]["heldout_agreement_pool"] == lf.agreement[lf.chosen]
     assert "balance_pool" in comparison.table[lf.final.name] and "balance_pool" not in comparison.table["single sample: a"]
-    claims = vote_eval.claims(comparison, lf, gold, TAX, n_boot=50, seed=0)
+    claims = votes_vs_gold.claims(comparison, lf, gold, TAX, n_boot=50, seed=0)
     assert claims["best_single_teacher_by_gold"] == max("abc", key=lambda t: comparison.table[f"single sample: {t}"]["avg_f1"])
     assert {"chosen_minus_majority_f1", "vote_minus_best_single_f1", "vote_minus_best_teacher_sc_f1",
             "dawid_skene_minus_chosen_f1", "final_minus_chosen_f1"} <= set(claims)
@@ -55,28 +56,29 @@ def test_every_teacher_rule_and_calibration_is_scored_and_the_claims_hold_their_
     for key in [k for k in claims if k + "_ci" in claims]:
         lo, hi = claims[key + "_ci"]
         assert lo - 1e-9 <= claims[key] <= hi + 1e-9, key
-    said = vote_eval.claims_said(claims, comparison.table, lf.final.name, 2).splitlines()
+    said = votes_vs_gold.claims_said(claims, comparison.table, lf.final.name, 2).splitlines()
     assert len(said) == 5 and said[2].startswith("Dawid-Skene vs the label-free choice: ") and said[2].endswith(".")
-    ks, cost, to_match = vote_eval.cost_curve(ann["test"], lf, gold, TAX, 2)
+    ks, cost, to_match = votes_vs_gold.cost_curve(ann["test"], lf, gold, TAX, 2)
     assert ks == [1, 2] and set(cost) == {lf.majority, lf.chosen} and to_match in (1, 2, None)
-    assert set(vote_eval.label_shares(comparison, lf, gold, TAX)) == {"gold", "vote", "calibrated (kept)"}
-    bins, curves = vote_eval.calibration_curves(comparison, lf, gold, TAX)
+    assert set(votes_vs_gold.label_shares(comparison, lf, gold, TAX)) == {"gold", "vote", "calibrated (kept)"}
+    bins, curves = votes_vs_gold.calibration_curves(comparison, lf, gold, TAX)
     assert set(bins) == set(curves) == {"vote", "vote + isotonic", "prior-corrected"}
-    assert curves["vote"]["threshold"] == vote_eval.THRESHOLDS
+    assert curves["vote"]["threshold"] == scores.THRESHOLDS
 
 
 def test_without_gold_every_report_is_empty(chosen, tmp_root):
-    from confprofile import evaluate, paths, records
+    from confprofile import paths, records
+    from confprofile.evaluation import gold_labels
 
     ann, lf, _ = chosen
-    assert evaluate.split_gold("t", "test", TAX) is None  # the profile has no gold file
-    comparison = vote_eval.compare(ann, lf, None, TAX)
-    assert comparison == vote_eval.Comparison()
-    claims = vote_eval.claims(comparison, lf, None, TAX, n_boot=50, seed=0)
-    assert claims == {} and vote_eval.claims_said(claims, {}, lf.final.name, 2) == ""
-    assert vote_eval.cost_curve(ann["test"], lf, None, TAX, 2) == ([], {}, None)
-    assert vote_eval.label_shares(comparison, lf, None, TAX) == {}
-    assert vote_eval.calibration_curves(comparison, lf, None, TAX) == ({}, {})
+    assert gold_labels.split_gold("t", "test", TAX) is None  # the profile has no gold file
+    comparison = votes_vs_gold.compare(ann, lf, None, TAX)
+    assert comparison == votes_vs_gold.Comparison()
+    claims = votes_vs_gold.claims(comparison, lf, None, TAX, n_boot=50, seed=0)
+    assert claims == {} and votes_vs_gold.claims_said(claims, {}, lf.final.name, 2) == ""
+    assert votes_vs_gold.cost_curve(ann["test"], lf, None, TAX, 2) == ([], {}, None)
+    assert votes_vs_gold.label_shares(comparison, lf, None, TAX) == {}
+    assert votes_vs_gold.calibration_curves(comparison, lf, None, TAX) == ({}, {})
     records.write_jsonl(paths.records_path("t", "test"), [{"user_id": f"u{i}"} for i in range(5)])
-    assert vote_eval.sweep("t", None, TAX, users=3, views=[1], gaps=[0.0]) == {"users": 3, "grid": []}
-    assert vote_eval.sweep_cells([]) == {k: {} for k in vote_eval.SWEEP_PANELS}
+    assert votes_vs_gold.sweep("t", None, TAX, users=3, views=[1], gaps=[0.0]) == {"users": 3, "grid": []}
+    assert votes_vs_gold.sweep_cells([]) == {k: {} for k in votes_vs_gold.SWEEP_PANELS}

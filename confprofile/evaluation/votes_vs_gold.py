@@ -5,23 +5,28 @@ against the test split's gold labels, after every label-free output is written.
 what it chose, beside every teacher alone, every rule and every calibration: the comparison
 table (``compare``), the paired-bootstrap claims (``claims``), the cost curve,
 label shares, reliability and threshold curves, and the sweep over simulated teachers. Each
-takes the gold table ``evaluate.split_gold`` reads and returns an empty report where a profile
+takes the gold table ``gold_labels.split_gold`` reads and returns an empty report where a profile
 has none, so the notebook calls them without branching:
 
-    gold = evaluate.split_gold(profile, "test", taxonomy)  # None without gold
-    comparison = vote_eval.compare(ann, lf, gold, taxonomy)
-    claims = vote_eval.claims(comparison, lf, gold, taxonomy, n_boot=1000, seed=0)
+    gold = gold_labels.split_gold(profile, "test", taxonomy)  # None without gold
+    comparison = votes_vs_gold.compare(ann, lf, gold, taxonomy)
+    claims = votes_vs_gold.claims(comparison, lf, gold, taxonomy, n_boot=1000, seed=0)
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from confprofile import evaluate, monitor, paths, records, voting
-from confprofile.analysis import THRESHOLDS, with_interval
+from confprofile import monitor, paths, records, voting
+from confprofile.evaluation import intervals, scores
+from confprofile.evaluation.intervals import with_interval
+from confprofile.evaluation.scores import THRESHOLDS, score
+from confprofile.repro import derive_seed
 from confprofile.taxonomy import Taxonomy
 
 
@@ -30,7 +35,7 @@ class Comparison:
     """Notebook 03's comparison on the test split, every method on the same users and budget:
     ``singles`` and ``self_consistency`` name each teacher's two methods (its first sample with
     its own stated confidence; the majority of its samples), ``methods`` holds every method's
-    test vote table and ``table`` its ``evaluate.vote_report``, with ``balance_pool`` and
+    test vote table and ``table`` its ``scores.vote_report``, with ``balance_pool`` and
     ``heldout_agreement_pool`` for the vote rules and calibrations. Empty without gold."""
 
     singles: dict[str, str] = dataclasses.field(default_factory=dict)  # teacher -> method name
@@ -54,7 +59,7 @@ def compare(ann: Mapping[str, pd.DataFrame], lf, gold: pd.DataFrame | None,
              for split, a in ann.items()}
     methods = {**first, **{self_consistency[t]: voting.majority_vote(a) for t, a in by_teacher},
                **votes["test"], **{c.name: c.votes["test"] for c in lf.candidates.values()}}
-    table = {name: evaluate.vote_report(v, gold, taxonomy) for name, v in methods.items()}
+    table = {name: scores.vote_report(v, gold, taxonomy) for name, v in methods.items()}
     for name, v in {**votes["pool"], **{c.name: c.votes["pool"] for c in lf.candidates.values()}}.items():
         table[name].update(balance_pool=monitor.balance(v, taxonomy), heldout_agreement_pool=lf.agreement.get(name))
     return Comparison(singles, self_consistency, methods, table)
@@ -65,7 +70,7 @@ def claims(comparison: Comparison, lf, gold: pd.DataFrame | None, taxonomy: Taxo
     """Notebook 03's ``results.claims``: the label-free choice against the majority vote, the
     best single teacher (by gold: a reference bar) alone and with its own samples, the
     crowd-kit peers, and calibration against the uncalibrated vote, each a paired bootstrap
-    difference with its interval (``evaluate.delta_claims``), then levels (F1 on kept pairs,
+    difference with its interval (``intervals.delta_claims``), then levels (F1 on kept pairs,
     ECE). Empty without gold."""
     table = comparison.table
     if not table:
@@ -87,7 +92,7 @@ def claims(comparison: Comparison, lf, gold: pd.DataFrame | None, taxonomy: Taxo
     if one_coin:
         comparisons["one_coin_minus_chosen_f1"] = (one_coin, chosen)
     return {"chosen_rule": chosen, "best_weighted_rule_by_gold": best_weighted, "best_single_teacher_by_gold": best,
-            **evaluate.delta_claims(comparison.methods, comparisons, gold, taxonomy, n_boot=n_boot, seed=seed),
+            **intervals.delta_claims(comparison.methods, comparisons, gold, taxonomy, n_boot=n_boot, seed=seed),
             # levels, not differences: F1 on the pairs a method keeps is over different pairs per method
             "final_avg_f1_kept": table[final]["avg_f1_kept"], "chosen_avg_f1": table[chosen]["avg_f1"],
             "isotonic_ece": table[lf.candidates["isotonic"].name]["ece"], "chosen_ece": table[chosen]["ece"]}
@@ -131,14 +136,14 @@ def claims_said(claims: Mapping, table: Mapping[str, Mapping], final: str, n_sam
 def cost_curve(test_ann: pd.DataFrame, lf, gold: pd.DataFrame | None, taxonomy: Taxonomy,
                n_samples: int) -> tuple[list[int], dict[str, list[float]], int | None]:
     """The cost curve of notebook 03: average F1 of the majority vote and of the chosen rule on
-    the first k samples of every teacher, k = 1..``n_samples`` (``evaluate.cost_curve``, with
+    the first k samples of every teacher, k = 1..``n_samples`` (``scores.cost_curve``, with
     the pool's teacher weights), and the fewest samples at which the chosen rule reaches the
     majority vote's F1 at the full budget (None: it does not). ``[], {}, None`` without gold."""
     if gold is None:
         return [], {}, None
     ks = list(range(1, n_samples + 1))
     compared = {name: lf.rules[name] for name in (lf.majority, lf.chosen)}
-    cost = evaluate.cost_curve(test_ann, compared, lf.pool_weights, gold, taxonomy, ks)
+    cost = scores.cost_curve(test_ann, compared, lf.pool_weights, gold, taxonomy, ks)
     target = cost[lf.majority][-1]
     return ks, cost, next((k for k, f in zip(ks, cost[lf.chosen]) if f >= target), None)
 
@@ -156,21 +161,55 @@ def label_shares(comparison: Comparison, lf, gold: pd.DataFrame | None,
 
 def calibration_curves(comparison: Comparison, lf, gold: pd.DataFrame | None,
                        taxonomy: Taxonomy) -> tuple[dict, dict]:
-    """Reliability bins (``evaluate.reliability``, 10 bins) and threshold curves
-    (``evaluate.threshold_curve`` at ``analysis.THRESHOLDS``) on the test split of the chosen rule's
+    """Reliability bins (``scores.reliability``, 10 bins) and threshold curves
+    (``scores.threshold_curve`` at ``scores.THRESHOLDS``) on the test split of the chosen rule's
     vote, its isotonic calibration and its prior correction. ``{}, {}`` without gold."""
     if gold is None:
         return {}, {}
     series = {"vote": comparison.methods[lf.chosen], "vote + isotonic": lf.candidates["isotonic"].votes["test"],
               "prior-corrected": lf.candidates["prior"].votes["test"]}
-    bins = {name: evaluate.reliability(v, gold, n_bins=10) for name, v in series.items()}
-    curves = {name: evaluate.threshold_curve(v, gold, taxonomy, THRESHOLDS) for name, v in series.items()}
+    bins = {name: scores.reliability(v, gold, n_bins=10) for name, v in series.items()}
+    curves = {name: scores.threshold_curve(v, gold, taxonomy, THRESHOLDS) for name, v in series.items()}
     return bins, curves
+
+
+def voting_sweep(records: Sequence[dict], gold: pd.DataFrame, taxonomy: Taxonomy, *, views: Sequence[int],
+                 gaps: Sequence[float], coverage: float, n_samples: int, temperature: float, seed: int,
+                 cache_dir: str | Path, n_teachers: int = 3) -> list[dict]:
+    """Where voting pays: ``n_teachers`` simulated LLM teachers (``teachers/persona.py``) annotate
+    ``records`` in every cell of a grid, and the weighted vote is scored against majority and
+    against the best single teacher sample.
+
+    Grid: ``views`` is the number of distinct seeded views of the world among the teachers (1:
+    all read the same associations, so their errors coincide; ``n_teachers``: each its own,
+    the most diverse); ``gaps`` is the coverage gap between one strong teacher and the others
+    (strong ``coverage + gap/2``, the rest ``coverage - gap/2``, capped to [0, 1]). Returns one
+    row per cell: ``views, gap, majority, weighted, best_single`` (average macro-F1) and the
+    deltas ``weighted_minus_majority``, ``weighted_minus_best_single``.
+    """
+    from confprofile.synthesis import build_teachers, synthesize
+
+    out = []
+    for n_views in views:
+        for gap in gaps:
+            specs = {f"sweep_v{n_views}_g{gap}_{i}": {
+                "backend": "persona", "seed": derive_seed(seed, "sweep view", i % n_views),
+                "coverage": float(np.clip(coverage + (gap / 2 if i == 0 else -gap / 2), 0.0, 1.0))}
+                for i in range(n_teachers)}
+            ann = synthesize(records, taxonomy, build_teachers(specs, taxonomy), n_samples=n_samples,
+                             temperature=temperature, seed=seed, cache_dir=cache_dir, progress=False)
+            single = max(score(voting.first_sample(a), gold, taxonomy)["avg_f1"] for _, a in ann.groupby("teacher"))
+            maj = score(voting.majority_vote(ann), gold, taxonomy)["avg_f1"]
+            wv = score(voting.weighted_vote(ann), gold, taxonomy)["avg_f1"]
+            out.append({"views": int(n_views), "gap": float(gap), "majority": maj, "weighted": wv,
+                        "best_single": single, "weighted_minus_majority": wv - maj,
+                        "weighted_minus_best_single": wv - single})
+    return out
 
 
 def sweep(profile: str, gold: pd.DataFrame | None, taxonomy: Taxonomy, *, users: int,
           run: bool = True, **settings) -> dict:
-    """Notebook 03's sweep (``evaluate.voting_sweep``, keyword arguments ``settings``) on the first
+    """Notebook 03's sweep (``voting_sweep``, keyword arguments ``settings``) on the first
     ``users`` test records, scored against their gold: ``{"users": n, "grid": rows}``, the grid
     empty where ``users`` is 0, without gold, or where ``run`` is false (the simulated teachers
     model the built-in benchmark only)."""
@@ -178,13 +217,13 @@ def sweep(profile: str, gold: pd.DataFrame | None, taxonomy: Taxonomy, *, users:
     if not (users and gold is not None and run):
         return {"users": len(first), "grid": []}
     first_gold = gold[gold["user_id"].isin({r["user_id"] for r in first})]  # scoring only
-    grid = evaluate.voting_sweep(first, first_gold, taxonomy, cache_dir=paths.synthesis_cache_dir(profile), **settings)
+    grid = voting_sweep(first, first_gold, taxonomy, cache_dir=paths.synthesis_cache_dir(profile), **settings)
     return {"users": len(first), "grid": grid}
 
 
 SWEEP_PANELS = {"weighted_minus_majority": ("weighted vote - majority", 5.0),
                 "weighted_minus_best_single": ("weighted vote - best single teacher", 20.0)}
-"""The sweep figure's panels: a delta of ``evaluate.voting_sweep``'s rows -> (title, colour span)."""
+"""The sweep figure's panels: a delta of ``voting_sweep``'s rows -> (title, colour span)."""
 
 
 def sweep_cells(grid: Sequence[Mapping]) -> dict[str, dict[str, dict[str, float]]]:

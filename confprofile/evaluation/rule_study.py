@@ -20,7 +20,7 @@ does:
 Notebook 03 runs a reduced study (its ``rule_study_*`` parameters); the full one, five scenarios
 x five seeds x 200 users, takes about 20 CPU-minutes:
 
-    python -m confprofile.rule_study
+    python -m confprofile.evaluation.rule_study
 
 >>> t = study({"equal teachers (control)": SCENARIOS["equal teachers (control)"]}, seeds=[0], n_users=30,
 ...           criteria_=("heldout",))
@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from confprofile import aggregation, voting
-from confprofile.analysis import with_interval
+from confprofile.evaluation.intervals import with_interval
 from confprofile.repro import rng
 from confprofile.rules import registry
 
