@@ -24,10 +24,10 @@ smoke: setup      ## the same notebooks at CI scale
 	HF_HUB_OFFLINE=1 $(PY) -m confprofile.reproduce --profile smoke
 
 test: setup       ## unit tests, doctests, and every notebook at smoke scale, on two workers
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 test-fast: setup  ## the unit tests and doctests alone (no notebook, no training): a few minutes
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile -m "not slow"
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
 
 lab: setup        ## JupyterLab in the venv, on the notebooks (kernel python3 is the venv's)
 	$(VENV)/bin/jupyter lab notebooks/

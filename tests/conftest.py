@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,14 +10,34 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # two workers on two cores: one torch thread each (and in the notebook kernels they start).
+    # With torch's default of one per core, a tiny student trained in-process beside a notebook
+    # kernel ran 7x slower (236 s against 31 s alone).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+SLOW_FIRST = ["tests/test_notebooks.py", "tests/test_own_data.py", "tests/test_sft.py", "tests/test_rl.py",
+              "tests/test_hf_loglik.py", "tests/test_teachers.py"]
+"""The test files with ``slow`` tests (a test checks the list), in the order ``make test`` starts them."""
+
 
 def pytest_collection_modifyitems(config, items):
     """The markers declared in pyproject.toml, applied in one place: ``require_gpu`` (a CUDA
     device) and ``require_vllm`` (vLLM installed) skip where the machine lacks it; ``slow`` is
     only a label (``make test-fast`` leaves those tests out). ``make test`` runs two workers with
     ``--dist loadfile``: a test file runs whole on one worker, so a module- or session-scoped
-    fixture of that file (the smoke pipeline, a trained toy model) is built once."""
+    fixture of that file (the smoke pipeline, a trained toy model) is built once; the files
+    with ``slow`` tests go first, the longest first (``SLOW_FIRST``), so the two long chains (the
+    smoke pipeline and what reads it; the worked example) start at once, one per worker, and the
+    short files fill in around them."""
     import importlib.util
+
+    def rank(item) -> int:
+        path = item.nodeid.split("::")[0]
+        return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: a file's tests keep their order
 
     def cuda() -> bool:
         import torch

@@ -7,6 +7,7 @@ given a stage (the test fails until it is), so the layout cannot drift without a
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,13 @@ def test_every_import_names_a_module_of_the_package():
     unknown = {p.relative_to(PACKAGE).as_posix(): sorted(_imports(p) - set(RANK)) for p in MODULES}
     unknown = {k: v for k, v in unknown.items() if v}
     assert not unknown, f"imports of modules the package does not have: {unknown}"
+
+
+def test_make_test_starts_every_file_with_slow_tests_first():
+    """``conftest.SLOW_FIRST`` names exactly the test files with a ``slow`` test (a new one left out
+    would start late and stretch ``make test``; one that lost its slow tests would start early)."""
+    from conftest import SLOW_FIRST
+
+    have = sorted(f"tests/{p.name}" for p in Path(__file__).parent.glob("test_*.py")
+                  if re.search(r"^@pytest\.mark\.slow$", p.read_text(encoding="utf-8"), re.M))
+    assert sorted(SLOW_FIRST) == have
