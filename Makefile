@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROFILE ?= cpu
+# more pytest arguments for make test (benchmarks/suite_time.py adds --durations)
+PYTEST_ARGS ?=
 
 .PHONY: setup reproduce smoke test test-fast lab clean-runs blogs
 
@@ -24,7 +26,7 @@ smoke: setup      ## the same notebooks at CI scale
 	HF_HUB_OFFLINE=1 $(PY) -m confprofile.reproduce --profile smoke
 
 test: setup       ## unit tests, doctests, and every notebook at smoke scale, on two workers
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 test-fast: setup  ## the unit tests and doctests alone (no notebook, no training): a few minutes
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
