@@ -68,6 +68,9 @@ SYNTHESIS = (  # notebook 02
                       "style": "cautious"},
     }, "name -> {backend (default: the name), max_users, constructor kwargs}; knowledge (a lookup of the "
        "generator's phrases near the supervised ceiling) is left out of the default mix"),
+    Key("persona_shared_blind_spot", float, 0.1, "the personas' correlated errors (teachers/persona.py): a share of "
+        "the world's associations none of them knows and another share they all file under the same wrong label "
+        "(0: independent blind spots, whose union knows the generator's whole table); 02 prints the union's coverage"),
     Key("n_samples", int, 3, "samples per teacher and user"),
     Key("teacher_temperature", float, 0.7, "teacher sampling temperature (also the sweep's teachers in 03)"),
     Key("teacher_max_items", int, 8, "items per list field a teacher sees (the rest is counted, not shown)"),
@@ -89,6 +92,7 @@ VOTE = (  # notebook 03
     Key("sweep_views", list, [1, 2, 3], "distinct seeded views of the world among the sweep's 3 teachers (diversity)"),
     Key("sweep_gaps", list, [0.0, 0.3, 0.6], "coverage gap between the strong teacher and the others"),
     Key("sweep_coverage", float, 0.6, "the sweep teachers' mean coverage"),
+    Key("sweep_shared", list, [0.1], "the sweep teachers' shared blind spots (persona_shared_blind_spot's axis)"),
     Key("rule_study_users", int, 100, "03's rule-choice study: simulated users per annotation table (0: skip); "
         "~35 CPU-s a table"),
     Key("rule_study_seeds", int, 1, "simulated tables per scenario (seeds seed, seed + 1, ...)"),

@@ -1,7 +1,8 @@
 """Reproducibility helpers: derived seeds, and the one place results and figures are saved.
 
-Results JSON has sorted keys, rounded floats, the notebook's parameters and package versions,
-and no timestamps, so a rerun diffs only where something really changed. Figures are PNGs with
+Results JSON has sorted keys, rounded floats, the notebook's parameters, package versions and a
+hash of the code that wrote it (``code_hash``), and no timestamps, so a rerun diffs only where
+something really changed. Figures are PNGs with
 metadata stripped, so reruns are byte-stable, each with the numbers it draws beside it
 (``<name>.json``, read from the figure's artists) so a test can check a figure against its
 results file. Tables are CSV and Markdown, floats rounded.
@@ -16,10 +17,12 @@ True
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.metadata
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +30,11 @@ import numpy as np
 from confprofile import paths
 
 PACKAGES = ("confprofile", "numpy", "scikit-learn", "torch", "transformers", "trl", "peft")
+
+PRODUCERS = {"04_sft_trials": "confprofile/sft.py", "05_rl_trials": "confprofile/rl_runs.py"}
+"""Results a command writes rather than a notebook: the module that writes them."""
+
+_LAZY = re.compile(r"(confprofile(?:\.\w+)*):\w+")  # "confprofile.teachers.lexicon:LexiconTeacher"
 
 
 def derive_seed(seed: int, *keys: object) -> int:
@@ -82,16 +90,85 @@ def portable(value: object, base: str | Path | None = None) -> object:
     return value
 
 
+def imported(source: str) -> set[str]:
+    """Dotted names of the confprofile modules ``source`` may load: its imports (inside functions
+    too; ``from a import b`` gives ``a`` and ``a.b``, since ``b`` may be a submodule) and the
+    modules named in lazy ``"module:Attr"`` strings. Names that are not modules are dropped later.
+
+    >>> sorted(imported("from confprofile import paths\\ndef f():\\n    import numpy, confprofile.teachers.cpu\\n"
+    ...                 "T = 'confprofile.teachers.hf:HFTeacher'"))
+    ['confprofile', 'confprofile.paths', 'confprofile.teachers.cpu', 'confprofile.teachers.hf']
+    """
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and (m := _LAZY.fullmatch(node.value)):
+            names.add(m.group(1))
+    return {n for n in names if n.split(".")[0] == "confprofile"}
+
+
+def code_hash(name: str, root: str | Path | None = None) -> dict:
+    """The code behind results ``name``: ``{"sha256": ..., "files": [...]}`` over its producer (the
+    code cells of ``notebooks/<name>.ipynb``, else the module in ``PRODUCERS``), every confprofile
+    module it loads, directly or not (``imported``; a module's packages' ``__init__.py`` too, as
+    Python runs them), and every ``*.yaml`` under ``confprofile/`` (data the code reads).
+
+    Files are read under ``root`` (default: the root), else the package repository's (a test root
+    holds only ``notebooks/``); hashed with their relative path, CRLF as LF, so any clone agrees.
+
+    >>> h = code_hash("01_taxonomy_exploration")
+    >>> h["files"][:3], "confprofile/taxonomy.yaml" in h["files"], len(h["sha256"])
+    (['confprofile/__init__.py', 'confprofile/bench.py', 'confprofile/bench_tables.yaml'], True, 64)
+    """
+    root = Path(root) if root is not None else paths.root()
+
+    def path(rel: str) -> Path:
+        return root / rel if (root / rel).is_file() else paths.package_repo() / rel
+
+    def module_file(dotted: str) -> str | None:
+        stem = dotted.replace(".", "/")
+        return next((rel for rel in (f"{stem}.py", f"{stem}/__init__.py") if path(rel).is_file()), None)
+
+    notebook = f"notebooks/{name}.ipynb"
+    if path(notebook).is_file():
+        cells = json.loads(path(notebook).read_text(encoding="utf-8"))["cells"]
+        texts = {notebook: "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")}
+    elif name in PRODUCERS:
+        texts = {PRODUCERS[name]: path(PRODUCERS[name]).read_text(encoding="utf-8")}
+    else:
+        raise ValueError(f"no notebook or command writes results {name!r} (notebooks/{name}.ipynb, PRODUCERS)")
+    todo = list(texts)
+    while todo:
+        for dotted in imported(texts[todo.pop()]):
+            parts = dotted.split(".")
+            for rel in filter(None, (module_file(".".join(parts[:i])) for i in range(1, len(parts) + 1))):
+                if rel not in texts:
+                    texts[rel] = path(rel).read_text(encoding="utf-8")
+                    todo.append(rel)
+    yaml = {p.relative_to(base).as_posix() for base in {root, paths.package_repo()}
+            for p in (base / "confprofile").rglob("*.yaml")}
+    digest = hashlib.sha256()
+    for rel in sorted(set(texts) | yaml):
+        data = texts[rel].encode("utf-8") if rel in texts else path(rel).read_bytes()
+        data = data.replace(b"\r\n", b"\n")
+        digest.update(f"{rel}\n{len(data)}\n".encode("utf-8") + data)
+    return {"sha256": digest.hexdigest(), "files": sorted(set(texts) | yaml)}
+
+
 def save_results(profile: str, name: str, results: dict, params: dict | None = None) -> Path:
     """Write ``<name>.json`` in ``paths.results_dir(profile)``: results, parameters (paths under
-    the root written relative to it, ``portable``), package versions.
+    the root written relative to it, ``portable``), package versions and the hash of the code
+    that wrote it (``code_hash``: a test compares it with the code's hash now).
 
     Returns the path relative to the repository root when it is under it (executed notebooks
     show no local paths)."""
     path = paths.results_dir(profile) / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"name": name, "profile": profile, "params": portable(params or {}), "versions": versions(),
-               "results": results}
+               "code": code_hash(name), "results": results}
     path.write_text(json.dumps(rounded(payload), sort_keys=True, indent=1, ensure_ascii=False) + "\n",
                     encoding="utf-8")
     return paths.relative(path)

@@ -359,14 +359,17 @@ def synthesize(records: Sequence[dict], taxonomy: Taxonomy, teachers: Iterable[T
 
 
 # -- CLI -----------------------------------------------------------------------------------------
-def build_teachers(specs: Mapping[str, Mapping | None] | Sequence[str], taxonomy: Taxonomy) -> list[Teacher]:
+def build_teachers(specs: Mapping[str, Mapping | None] | Sequence[str], taxonomy: Taxonomy, *,
+                   persona_shared: float = 0.0, seed: int = 0) -> list[Teacher]:
     """Teachers from named specs, as written in a profile's parameter file.
 
     ``{name: {"backend": registry name (default: name), "max_users": int, **constructor kwargs}}``;
     a list of names is shorthand for ``{name: {}}``. The name is the teacher's column value in
     the annotation table, so two vLLM teachers with different models get two names. Every
     constructor gets ``max_users`` (None, annotate every user, where the spec has none) and, where
-    the registry says the backend takes it, the taxonomy.
+    the registry says the backend takes it, the taxonomy. Persona teachers share one blind spot,
+    ``persona_shared`` drawn from ``seed`` (the profile's ``persona_shared_blind_spot`` and
+    ``seed``), where their spec does not set its own.
 
     >>> from confprofile.taxonomy import load_taxonomy
     >>> [t.name for t in build_teachers({"lex": {"backend": "lexicon"}, "heuristic": None}, load_taxonomy())]
@@ -381,6 +384,9 @@ def build_teachers(specs: Mapping[str, Mapping | None] | Sequence[str], taxonomy
         max_users = kw.pop("max_users", None)
         if backend(registry_name).takes_taxonomy:
             kw.setdefault("taxonomy", taxonomy)
+        if registry_name == "persona":
+            kw.setdefault("shared_blind_spot", persona_shared)
+            kw.setdefault("shared_seed", seed)
         out.append(get_teacher(registry_name, name=name, max_users=check_max_users(name, max_users), **kw))
     return out
 
@@ -402,10 +408,10 @@ def _parse_settings(items: Sequence[str], teachers: Sequence[str]) -> dict[str, 
     return out
 
 
-def _teachers_from_specs(specs: Mapping[str, Mapping], taxonomy: Taxonomy) -> list[Teacher]:
+def _teachers_from_specs(specs: Mapping[str, Mapping], taxonomy: Taxonomy, **mix) -> list[Teacher]:
     """``build_teachers`` with an unknown teacher or constructor argument as a one-line error."""
     try:
-        return build_teachers(specs, taxonomy)
+        return build_teachers(specs, taxonomy, **mix)
     except UsageError:
         raise
     except KeyError as e:  # the registry's "unknown teacher" error
@@ -472,7 +478,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = _parse_settings(args.set, names)
     specs = {t: {**(profile_specs.get(t) or {}), **settings.get(t, {})} for t in names}
     taxonomy = load_taxonomy(args.taxonomy or params.get("taxonomy_file"))
-    teachers = _teachers_from_specs(specs, taxonomy)
+    teachers = _teachers_from_specs(specs, taxonomy, persona_shared=params["persona_shared_blind_spot"],
+                                    seed=params["seed"])
     source = Path(args.records) if args.records else paths.records_path(profile, args.split)
     records = read_records(source)
     print(f"read {len(records)} users from {source}; taxonomy {taxonomy.path} ({len(taxonomy)} attributes)",

@@ -1,17 +1,18 @@
 """Committed artifacts are current: every committed figure and table has a notebook that saves
 it, and every committed results file was written with the current profile file's parameters and
-the current package version, and states every difference it claims with its interval.
+by the current code (``repro.code_hash``: its notebook's code cells, the confprofile modules they
+load and the package's YAML data), and states every difference it claims with its interval.
 
 A notebook with no committed results yet (a profile not yet run that far) is skipped, not failed;
-a results file that a parameter change or a version bump left behind fails until it is
+a results file that a parameter change or a code change left behind fails until it is
 regenerated. ``test_the_checks_catch_*`` run the same checks on tampered copies.
 """
 
 from __future__ import annotations
 
 import ast
-import importlib.metadata
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pytest
 
 from confprofile import paths
 from confprofile.params import load_params
-from confprofile.repro import portable, rounded
+from confprofile.repro import code_hash, portable, rounded
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -115,9 +116,9 @@ def committed_results(profile: str, stem: str) -> bool:
 
 
 def stale(root: Path, profile: str, stem: str) -> list[str]:
-    """Why ``results/<profile>/<stem>.json`` is not what the current profile file and package
-    would write: a declared parameter recorded with another value (or not at all), another
-    confprofile version, or another name or profile inside."""
+    """Why ``results/<profile>/<stem>.json`` is not what the current profile file and code would
+    write: a declared parameter recorded with another value (or not at all), another code hash
+    (``code_hash`` of the files under ``root``), or another name or profile inside."""
     folder, profile_file = where(root, profile)
     path = folder / f"{stem}.json"
     saved = json.loads(path.read_text(encoding="utf-8"))
@@ -131,10 +132,10 @@ def stale(root: Path, profile: str, stem: str) -> list[str]:
         got = saved["params"].get(key, "<not recorded>")
         if got != want:
             problems.append(f"{path.name}: parameter {key} recorded as {got!r}, {profile_file.name} says {want!r}")
-    version = importlib.metadata.version("confprofile")
-    if saved.get("versions", {}).get("confprofile") != version:
-        problems.append(f"{path.name}: written by confprofile {saved.get('versions', {}).get('confprofile')}, "
-                        f"the package is {version}")
+    recorded, current = saved.get("code", {}).get("sha256"), code_hash(stem, root)["sha256"]
+    if recorded != current:
+        problems.append(f"{path.name}: written by other code (sha256 {str(recorded)[:12]} != {current[:12]}); "
+                        "rerun its notebook")
     return problems
 
 
@@ -155,7 +156,7 @@ def test_every_committed_artifact_has_a_producing_notebook():
 
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("stem", NOTEBOOKS)
-def test_committed_results_match_the_profile_file_and_package_version(profile, stem):
+def test_committed_results_match_the_profile_file_and_code(profile, stem):
     if not committed_results(profile, stem):
         pytest.skip(f"no committed results of {stem} at {profile} yet")
     assert stale(REPO, profile, stem) == []
@@ -194,7 +195,8 @@ def test_the_checks_pass_a_current_results_file(tmp_root):
 @pytest.mark.parametrize("tamper, message", [
     ({"params__n_pool": 12345}, "parameter n_pool recorded as 12345"),
     ({"params__seed": "<gone>"}, "parameter seed recorded as '<gone>'"),
-    ({"versions__confprofile": "0.0.1"}, "written by confprofile 0.0.1"),
+    ({"code__sha256": "0123456789abcdef"}, "written by other code (sha256 0123456789ab != "),
+    ({"code": {}}, "written by other code (sha256 None != "),
     ({"profile": "cpu"}, "field profile is 'cpu'"),
 ])
 def test_the_checks_catch_a_stale_results_file(tmp_root, tamper, message):
@@ -208,6 +210,36 @@ def test_the_checks_catch_a_profile_file_change(tmp_root):
     params = tmp_root / "notebooks" / "params" / "smoke.yaml"
     params.write_text(params.read_text() + "n_test: 201\n")  # smoke.yaml holds no values: n_test was the default
     assert ["parameter n_test recorded as 200" in p for p in stale(tmp_root, "smoke", "01_taxonomy_exploration")] == [True]
+
+
+def _edit_cell(path: Path, kind: str) -> None:
+    """Append a line to the first ``kind`` cell (code or markdown) of a notebook."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if c["cell_type"] == kind)
+    cell["source"] = [*cell["source"], "\nx = 1" if kind == "code" else "\nOne more line."]
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+
+
+@pytest.mark.parametrize("edit, caught", [
+    ("confprofile/taxonomy.py", True),  # a module 01 imports
+    ("confprofile/errors.py", True),  # one it reaches through another
+    ("confprofile/taxonomy.yaml", True),  # data the code reads
+    ("code cell", True),
+    ("markdown cell", False),
+    ("confprofile/readme.py", False),  # outside 01's closure
+    ("confprofile/teachers/lexicon.py", False),  # 01 never reaches the teachers
+])
+def test_the_checks_catch_a_code_change(tmp_root, edit, caught):
+    shutil.copytree(REPO / "confprofile", tmp_root / "confprofile", ignore=shutil.ignore_patterns("__pycache__"))
+    _results_01(tmp_root)
+    assert stale(tmp_root, "smoke", "01_taxonomy_exploration") == []
+    if edit.endswith(" cell"):
+        _edit_cell(tmp_root / "notebooks" / "01_taxonomy_exploration.ipynb", edit.split()[0])
+    else:
+        file = tmp_root / edit
+        file.write_text(file.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    problems = stale(tmp_root, "smoke", "01_taxonomy_exploration")
+    assert [p.split(" (")[0] for p in problems] == (["01_taxonomy_exploration.json: written by other code"] if caught else [])
 
 
 def test_the_checks_catch_artifacts_no_notebook_produces(tmp_root):

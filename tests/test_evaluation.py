@@ -168,8 +168,10 @@ def test_voting_sweep_scores_every_cell_on_the_same_users(tmp_path):
     gold = pd.DataFrame([{"user_id": g["user_id"], "attribute": a, "gold": lab, "clue": g["clues"][a]}
                          for g in gold_rows for a, lab in g["labels"].items()])
     rows = votes_vs_gold.voting_sweep(recs, gold, tax, views=[1, 3], gaps=[0.0, 0.6], coverage=0.6, n_samples=2,
-                                 temperature=0.7, seed=0, cache_dir=tmp_path)
-    assert [(r["views"], r["gap"]) for r in rows] == [(1, 0.0), (1, 0.6), (3, 0.0), (3, 0.6)]
+                                 temperature=0.7, seed=0, cache_dir=tmp_path, shared=[0.0, 0.3])
+    assert [(r["views"], r["shared"], r["gap"]) for r in rows] == [
+        (v, b, g) for v in (1, 3) for b in (0.0, 0.3) for g in (0.0, 0.6)]
+    rows = [r for r in rows if r["shared"] == 0.0]
     for r in rows:
         assert r["weighted_minus_majority"] == pytest.approx(r["weighted"] - r["majority"])
         assert r["weighted_minus_best_single"] == pytest.approx(r["weighted"] - r["best_single"])

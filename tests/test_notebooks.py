@@ -148,7 +148,7 @@ def check_03(root: Path) -> None:
     for claim in deltas:
         lo, hi = r["claims"][claim + "_ci"]
         assert lo <= r["claims"][claim] <= hi, claim
-    assert len(r["voting_sweep"]["grid"]) == len(p["sweep_views"]) * len(p["sweep_gaps"])
+    assert len(r["voting_sweep"]["grid"]) == len(p["sweep_views"]) * len(p["sweep_shared"]) * len(p["sweep_gaps"])
     figure(root, "03_voting_sweep")
     lines = (root / "runs" / "smoke" / "pseudo_labels" / "pool.jsonl").read_text().splitlines()
     assert len(lines) == p["n_pool"] and all(len(json.loads(x)["attributes"]) == 6 for x in lines)

@@ -11,7 +11,8 @@ from confprofile.parsing import parse_output
 from confprofile.prompts import build_messages
 from confprofile.synthesis import build_teachers
 from confprofile.taxonomy import load_taxonomy
-from confprofile.teachers.persona import PersonaTeacher
+from confprofile.config import defaults
+from confprofile.teachers.persona import PersonaTeacher, mix_view
 
 TAX = load_taxonomy()
 
@@ -101,3 +102,32 @@ def test_no_generator_phrase_is_held_in_source():
     from confprofile.teachers import persona
     src = open(persona.__file__, encoding="utf-8").read().lower()
     assert "python tutorial" not in src and np.all([w not in src for w in ("retired last spring", "er doctor here")])
+
+
+def test_the_default_mix_does_not_rebuild_the_generators_table():
+    """The default personas share a blind spot (``persona_shared_blind_spot``): together they know
+    at most ~90% of the world's associations and their plurality is right well below the 90% that
+    independent blind spots give (issue 22); each alone still knows most of it."""
+    d = defaults()
+    team = build_teachers(d["teachers"], TAX, persona_shared=d["persona_shared_blind_spot"], seed=d["seed"])
+    mix, apart = mix_view(team), mix_view(team, shared_blind_spot=0.0)
+    assert set(mix["coverage"]) == {"persona_a", "persona_b", "persona_c"}
+    assert mix["union_coverage"] <= 0.90 < 0.99 < apart["union_coverage"]
+    assert mix["plurality_correct"] < 0.75 < apart["plurality_correct"]
+    assert all(0.7 < c < 0.85 for c in mix["coverage"].values()), mix["coverage"]
+
+
+def test_a_shared_blind_spot_is_shared():
+    """What one persona misses because of the mix, every persona misses; the shared confusions
+    go to the same wrong label in every persona; with no shared blind spot nothing changes."""
+    a, b = (PersonaTeacher(TAX, seed=s, coverage=1.0, confusion=0.0, shared_blind_spot=0.3, shared_seed=7)
+            for s in (1, 2))
+    assert a.view == b.view  # full coverage, no own confusion: only the mix's draws differ from the world
+    full = PersonaTeacher(TAX, coverage=1.0, confusion=0.0)
+    missed = set(full.view) - set(a.view)
+    assert 0.2 < len(missed) / len(full.view) < 0.4
+    wrong = {k for k in a.view if a.view[k] != full.view[k]}
+    assert 0.1 < len(wrong) / len(a.view) < 0.4  # 30% drawn, fewer where no neighbour exists (gender)
+    plain = PersonaTeacher(TAX, seed=1, coverage=0.8)
+    assert PersonaTeacher(TAX, seed=1, coverage=0.8, shared_blind_spot=0.0).view == plain.view
+    assert "-b" not in plain.cache_id and "-b0.3-m7" in a.cache_id  # old caches stay valid at 0

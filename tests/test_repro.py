@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import matplotlib.pyplot as plt
+import pytest
 
 from confprofile import repro
 
@@ -14,14 +15,33 @@ def test_derive_seed_is_the_same_in_another_process():
 
 
 def test_save_results_is_sorted_rounded_and_stable(tmp_root):
+    name = "01_taxonomy_exploration"  # results need a producer (code_hash)
     payload = {"b": 1 / 3, "a": [float("nan"), 2.0], "n": repro.rng(0, "x").integers(5)}
-    path = tmp_root / repro.save_results("smoke", "99_x", payload, {"seed": 0})
+    path = tmp_root / repro.save_results("smoke", name, payload, {"seed": 0})
     first = path.read_bytes()
-    assert tmp_root / repro.save_results("smoke", "99_x", dict(reversed(list(payload.items()))), {"seed": 0}) == path
+    assert tmp_root / repro.save_results("smoke", name, dict(reversed(list(payload.items()))), {"seed": 0}) == path
     assert path.read_bytes() == first
     saved = json.loads(first)
     assert list(saved) == sorted(saved) and saved["results"]["b"] == 0.333333 and saved["results"]["a"][0] is None
-    assert "torch" in saved["versions"] and repro.load_results("smoke", "99_x")["b"] == 0.333333
+    assert "torch" in saved["versions"] and repro.load_results("smoke", name)["b"] == 0.333333
+    assert saved["code"] == repro.code_hash(name)
+
+
+def test_code_hash_covers_what_a_notebook_imports_and_only_that():
+    files = repro.code_hash("01_taxonomy_exploration")["files"]
+    imported = ["bench", "dataset", "monitor", "paths", "plots", "records", "evaluation/gold_labels", "params",
+                "repro", "taxonomy"]  # notebook 01's import lines
+    assert {f"confprofile/{m}.py" for m in imported} <= set(files)
+    assert {"notebooks/01_taxonomy_exploration.ipynb", "confprofile/__init__.py", "confprofile/evaluation/__init__.py",
+            "confprofile/errors.py", "confprofile/taxonomy.yaml"} <= set(files)  # packages, a module's import, data
+    assert "confprofile/readme.py" not in files and not any(f.startswith("confprofile/teachers/") and f.endswith(".py")
+                                                            for f in files)
+    registry = {f"confprofile/teachers/{m}.py" for m in ("lexicon", "heuristic", "embedding", "knowledge", "persona",
+                                                          "hf", "vllm_backend", "openai_http")}
+    assert registry <= set(repro.code_hash("02_label_synthesis")["files"])  # 02 reaches the registry's lazy strings
+    assert "confprofile/sft.py" in repro.code_hash("04_sft_trials")["files"]  # a command's results: its module
+    with pytest.raises(ValueError, match="no notebook or command writes results '99_x'"):
+        repro.code_hash("99_x")
 
 
 def test_save_figure_is_byte_stable(tmp_root):

@@ -16,6 +16,7 @@ has none, so the notebook calls them without branching:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -175,7 +176,7 @@ def calibration_curves(comparison: Comparison, lf, gold: pd.DataFrame | None,
 
 def voting_sweep(records: Sequence[dict], gold: pd.DataFrame, taxonomy: Taxonomy, *, views: Sequence[int],
                  gaps: Sequence[float], coverage: float, n_samples: int, temperature: float, seed: int,
-                 cache_dir: str | Path, n_teachers: int = 3) -> list[dict]:
+                 cache_dir: str | Path, shared: Sequence[float] = (0.0,), n_teachers: int = 3) -> list[dict]:
     """Where voting pays: ``n_teachers`` simulated LLM teachers (``teachers/persona.py``) annotate
     ``records`` in every cell of a grid, and the weighted vote is scored against majority and
     against the best single teacher sample.
@@ -183,27 +184,29 @@ def voting_sweep(records: Sequence[dict], gold: pd.DataFrame, taxonomy: Taxonomy
     Grid: ``views`` is the number of distinct seeded views of the world among the teachers (1:
     all read the same associations, so their errors coincide; ``n_teachers``: each its own,
     the most diverse); ``gaps`` is the coverage gap between one strong teacher and the others
-    (strong ``coverage + gap/2``, the rest ``coverage - gap/2``, capped to [0, 1]). Returns one
-    row per cell: ``views, gap, majority, weighted, best_single`` (average macro-F1) and the
-    deltas ``weighted_minus_majority``, ``weighted_minus_best_single``.
+    (strong ``coverage + gap/2``, the rest ``coverage - gap/2``, capped to [0, 1]); ``shared``
+    is the teachers' shared blind spot (``PersonaTeacher``'s ``shared_blind_spot``: associations
+    none knows and confusions all share; 0: independent views). Returns one row per cell:
+    ``views, shared, gap, majority, weighted, best_single`` (average macro-F1) and the deltas
+    ``weighted_minus_majority``, ``weighted_minus_best_single``.
     """
     from confprofile.synthesis import build_teachers, synthesize
 
     out = []
-    for n_views in views:
-        for gap in gaps:
-            specs = {f"sweep_v{n_views}_g{gap}_{i}": {
-                "backend": "persona", "seed": derive_seed(seed, "sweep view", i % n_views),
-                "coverage": float(np.clip(coverage + (gap / 2 if i == 0 else -gap / 2), 0.0, 1.0))}
-                for i in range(n_teachers)}
-            ann = synthesize(records, taxonomy, build_teachers(specs, taxonomy), n_samples=n_samples,
-                             temperature=temperature, seed=seed, cache_dir=cache_dir, progress=False)
-            single = max(score(voting.first_sample(a), gold, taxonomy)["avg_f1"] for _, a in ann.groupby("teacher"))
-            maj = score(voting.majority_vote(ann), gold, taxonomy)["avg_f1"]
-            wv = score(voting.weighted_vote(ann), gold, taxonomy)["avg_f1"]
-            out.append({"views": int(n_views), "gap": float(gap), "majority": maj, "weighted": wv,
-                        "best_single": single, "weighted_minus_majority": wv - maj,
-                        "weighted_minus_best_single": wv - single})
+    for n_views, blind, gap in itertools.product(views, shared, gaps):
+        specs = {f"sweep_v{n_views}_b{blind}_g{gap}_{i}": {
+            "backend": "persona", "seed": derive_seed(seed, "sweep view", i % n_views),
+            "coverage": float(np.clip(coverage + (gap / 2 if i == 0 else -gap / 2), 0.0, 1.0)),
+            "shared_blind_spot": float(blind), "shared_seed": seed}
+            for i in range(n_teachers)}
+        ann = synthesize(records, taxonomy, build_teachers(specs, taxonomy), n_samples=n_samples,
+                         temperature=temperature, seed=seed, cache_dir=cache_dir, progress=False)
+        single = max(score(voting.first_sample(a), gold, taxonomy)["avg_f1"] for _, a in ann.groupby("teacher"))
+        maj = score(voting.majority_vote(ann), gold, taxonomy)["avg_f1"]
+        wv = score(voting.weighted_vote(ann), gold, taxonomy)["avg_f1"]
+        out.append({"views": int(n_views), "shared": float(blind), "gap": float(gap), "majority": maj, "weighted": wv,
+                    "best_single": single, "weighted_minus_majority": wv - maj,
+                    "weighted_minus_best_single": wv - single})
     return out
 
 
@@ -228,26 +231,29 @@ SWEEP_PANELS = {"weighted_minus_majority": ("weighted vote - majority", 5.0),
 
 def sweep_cells(grid: Sequence[Mapping]) -> dict[str, dict[str, dict[str, float]]]:
     """The sweep's rows as heatmaps, one per delta of ``SWEEP_PANELS``:
-    ``{delta: {"<views> view(s)": {"gap <gap>": value}}}``.
+    ``{delta: {"<views> view(s), shared <s>": {"gap <gap>": value}}}``.
 
-    >>> sweep_cells([{"views": 1, "gap": 0.0, "weighted_minus_majority": 1.5, "weighted_minus_best_single": -2.0},
-    ...              {"views": 1, "gap": 0.3, "weighted_minus_majority": 0.5, "weighted_minus_best_single": 3.0}])
-    {'weighted_minus_majority': {'1 view(s)': {'gap 0': 1.5, 'gap 0.3': 0.5}}, 'weighted_minus_best_single': {'1 view(s)': {'gap 0': -2.0, 'gap 0.3': 3.0}}}
+    >>> sweep_cells([{"views": 1, "shared": 0.0, "gap": 0.0, "weighted_minus_majority": 1.5, "weighted_minus_best_single": -2.0},
+    ...              {"views": 1, "shared": 0.0, "gap": 0.3, "weighted_minus_majority": 0.5, "weighted_minus_best_single": 3.0}])
+    {'weighted_minus_majority': {'1 view(s), shared 0': {'gap 0': 1.5, 'gap 0.3': 0.5}}, 'weighted_minus_best_single': {'1 view(s), shared 0': {'gap 0': -2.0, 'gap 0.3': 3.0}}}
     """
-    cells = {k: {f"{r['views']} view(s)": {} for r in grid} for k in SWEEP_PANELS}
+    def row(r):
+        return f"{r['views']} view(s), shared {r['shared']:g}"
+
+    cells = {k: {row(r): {} for r in grid} for k in SWEEP_PANELS}
     for r in grid:
         for k in cells:
-            cells[k][f"{r['views']} view(s)"][f"gap {r['gap']:g}"] = r[k]
+            cells[k][row(r)][f"gap {r['gap']:g}"] = r[k]
     return cells
 
 
 def sweep_said(grid: Sequence[Mapping]) -> str:
     """The sweep's rows as notebook 03 prints them, one line a cell of the grid.
 
-    >>> print(sweep_said([{"views": 2, "gap": 0.3, "weighted": 61.25, "weighted_minus_majority": 1.5,
+    >>> print(sweep_said([{"views": 2, "shared": 0.1, "gap": 0.3, "weighted": 61.25, "weighted_minus_majority": 1.5,
     ...                    "weighted_minus_best_single": -2.0}]))
-    2 view(s), gap 0.3: weighted vote 61.2, +1.5 vs majority, -2.0 vs the best single teacher
+    2 view(s), shared 0.1, gap 0.3: weighted vote 61.2, +1.5 vs majority, -2.0 vs the best single teacher
     """
-    return "\n".join(f"{r['views']} view(s), gap {r['gap']:g}: weighted vote {r['weighted']:.1f}, "
+    return "\n".join(f"{r['views']} view(s), shared {r['shared']:g}, gap {r['gap']:g}: weighted vote {r['weighted']:.1f}, "
                      f"{r['weighted_minus_majority']:+.1f} vs majority, {r['weighted_minus_best_single']:+.1f} vs the "
                      "best single teacher" for r in grid)

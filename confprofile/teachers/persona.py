@@ -7,11 +7,14 @@ the ones ProfileBench-Synth renders from. They are models of the generator's wor
 independent annotators; what keeps them from being the generator's lookup table is what they
 are denied, and that is stated in their parameters:
 
-- What they read: the record (as every CPU teacher does), and at construction time the world's
-  phrase banks and phone list in ``confprofile/bench_tables.yaml`` (first-person statements,
-  behaviour signals, phones by price). No phrase is copied into this file
-  (``tests/test_teacher_phrases.py``); nothing else of the generator is read (not its clue
-  mixes, sarcasm or spam templates, or any record's hidden profile).
+- What they read: the record (as every CPU teacher does), and at construction time four tables
+  of the generator's world in ``confprofile/bench_tables.yaml``: its phrase banks and phone list
+  (first-person statements, behaviour signals, phones by price: the associations), its groups of
+  confusable occupations (where a persona's confusions go) and its life stage given age (the
+  shortcut below). So their "LLM-like" confusions and shortcut are the generator's own, not
+  learned from any data. No phrase is copied into this file (``tests/test_teacher_phrases.py``);
+  nothing else of the generator is read (not its clue mixes, sarcasm or spam templates, or any
+  record's hidden profile).
 - ``coverage``: the share of associations the persona knows, drawn per association from
   ``derive_seed(seed, persona, phrase)``; ``surface_coverage``: the share of known signals it
   also recognises when rendered as an account name ("LeetcodeDaily").
@@ -20,6 +23,12 @@ are denied, and that is stated in their parameters:
   world's confusable groups), neighbouring consumption levels and life stages.
 - ``life_stage_from_age``: weight of the shortcut "life stage from age" (the most common life
   stage of the age bracket it believes in), applied whether or not the record says anything.
+- ``shared_blind_spot`` (the mix's, with ``shared_seed``): what the personas get wrong TOGETHER,
+  as LLMs trained on overlapping data do. A share of the world's associations, drawn from
+  ``shared_seed`` alone, that no persona of the mix knows, and another share (the same size)
+  that every persona knowing it files under the same wrong neighbouring label. With 0 the
+  personas' blind spots are independent and their union knows nearly the whole world
+  (``mix_view`` measures it); notebook 02 prints the union and how often their plurality is right.
 - ``style``: confidence behaviour: ``overconfident`` (high whatever the evidence),
   ``calibrated`` (its belief), ``cautious`` (its belief, shrunk).
 
@@ -94,17 +103,26 @@ class PersonaTeacher(CPUTeacher):
 
     def __init__(self, taxonomy=None, name=None, max_users=None, seed: int = 0, coverage: float = 0.5,
                  surface_coverage: float = 0.5, confusion: float = 0.15, life_stage_from_age: float = 0.5,
-                 style: str = "calibrated", world_path: str | Path = WORLD_PATH):
+                 style: str = "calibrated", shared_blind_spot: float = 0.0, shared_seed: int = 0,
+                 world_path: str | Path = WORLD_PATH):
         super().__init__(taxonomy, name, max_users)
         if style not in STYLES:
             raise ValueError(f"persona {self.name!r}: style must be one of {STYLES}, got {style!r}")
-        for key, v in (("coverage", coverage), ("surface_coverage", surface_coverage), ("confusion", confusion)):
+        for key, v in (("coverage", coverage), ("surface_coverage", surface_coverage), ("confusion", confusion),
+                       ("shared_blind_spot", shared_blind_spot)):
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"persona {self.name!r}: {key} must be in [0, 1], got {v}")
         self.seed, self.coverage, self.surface_coverage, self.confusion = seed, coverage, surface_coverage, confusion
         self.life_stage_from_age, self.style = life_stage_from_age, style
+        self.shared_blind_spot, self.shared_seed = shared_blind_spot, shared_seed
+        self.settings = dict(seed=seed, coverage=coverage, surface_coverage=surface_coverage, confusion=confusion,
+                             life_stage_from_age=life_stage_from_age, style=style,
+                             shared_blind_spot=shared_blind_spot, shared_seed=shared_seed, world_path=world_path)
         self.cache_id += (f"-persona-s{seed}-c{coverage}-f{surface_coverage}-x{confusion}"
                           f"-l{life_stage_from_age}-{style}")
+        if shared_blind_spot:
+            self.cache_id += f"-b{shared_blind_spot}-m{shared_seed}"
+        self.view: dict[tuple, str] = {}  # association -> the label it is filed under (what mix_view reads)
         self._attr = {a.name: i for i, a in enumerate(self.taxonomy)}
         self._labels = [a.labels for a in self.taxonomy]
         self._signals: list[tuple[str, bool, int, int, float]] = []  # (squashed phrase, as account, attr, label, w)
@@ -114,6 +132,15 @@ class PersonaTeacher(CPUTeacher):
     # -- the persona's view of the world ---------------------------------------------------------
     def _draw(self, *keys) -> float:
         return np.random.default_rng(derive_seed(self.seed, "persona", *keys)).random()
+
+    def _shared(self, *keys) -> float:
+        """A draw every persona of the mix makes alike (``shared_seed``, not its own seed)."""
+        return np.random.default_rng(derive_seed(self.shared_seed, "persona mix", *keys)).random()
+
+    def _knows(self, *association) -> bool:
+        if self._shared("blind", *association) < self.shared_blind_spot:
+            return False  # nobody in the mix knows it
+        return self._draw("knows", *association) < self.coverage
 
     def _neighbours(self, attr: str, label: str, w: dict) -> list[str]:
         labels = list(self.taxonomy[attr].labels)
@@ -128,6 +155,8 @@ class PersonaTeacher(CPUTeacher):
     def _believed(self, attr: str, label: str, phrase: str, w: dict) -> str:
         """The label this persona files an association under (its confusions, seeded)."""
         near = self._neighbours(attr, label, w)
+        if near and self._shared("confuse", attr, label, phrase) < self.shared_blind_spot:
+            return near[int(self._shared("which", attr, label, phrase) * len(near))]  # the mix's shared error
         if near and self._draw("confuse", attr, label, phrase) < self.confusion:
             return near[int(self._draw("which", attr, label, phrase) * len(near))]
         return label
@@ -141,24 +170,26 @@ class PersonaTeacher(CPUTeacher):
                     if label != "*" and label not in self.taxonomy[attr].labels:
                         continue
                     for phrase in phrases:
-                        if self._draw("knows", kind, attr, label, phrase) >= self.coverage:
+                        if not self._knows(kind, attr, label, phrase):
                             continue
                         ai = self._attr[attr]
+                        believed = label if label == "*" else self._believed(attr, label, phrase, w)
+                        self.view[(kind, attr, label, phrase)] = believed
                         if "{" in phrase:  # a template: "{n} this year ..." (label "*": from the number)
-                            li = -1 if label == "*" else self.taxonomy[attr].labels.index(
-                                self._believed(attr, label, phrase, w))
+                            li = -1 if label == "*" else self.taxonomy[attr].labels.index(believed)
                             self._statements.append((_template_regex(phrase), ai, li, weight))
                             continue
-                        li = self.taxonomy[attr].labels.index(self._believed(attr, label, phrase, w))
+                        li = self.taxonomy[attr].labels.index(believed)
                         as_account = self._draw("surface", phrase) < self.surface_coverage
                         self._signals.append((_squash(phrase), as_account, ai, li, weight))
         if "consumption_level" in self._attr:
             ai = self._attr["consumption_level"]
             for level, phones in w["devices"].items():
                 for phone in phones:
-                    if self._draw("knows", "device", phone) < self.coverage and level in self._labels[ai]:
-                        li = self._labels[ai].index(self._believed("consumption_level", level, phone, w))
-                        self._signals.append((_squash(phone), False, ai, li, 1.0))
+                    if level in self._labels[ai] and self._knows("device", phone):
+                        believed = self._believed("consumption_level", level, phone, w)
+                        self.view[("devices", "consumption_level", level, phone)] = believed
+                        self._signals.append((_squash(phone), False, ai, self._labels[ai].index(believed), 1.0))
         self._stage_of_age = {}
         if "life_stage" in self._attr and "age" in self._attr:
             for age, dist in w["life_stage_given_age"].items():
@@ -216,4 +247,53 @@ class PersonaTeacher(CPUTeacher):
         return p
 
 
-__all__ = ["PersonaTeacher", "STYLES", "WORLD_PATH", "world"]
+def mix_view(teachers, shared_blind_spot: float | None = None) -> dict:
+    """How much of the world the personas among ``teachers`` reconstruct together, over every
+    association of the world file their taxonomy has (phrases and phones); ``{}`` without a
+    persona. ``shared_blind_spot``: the same personas rebuilt with this shared blind spot
+    instead of their own (0: what independent blind spots would give).
+
+    - ``union_coverage``: the share that at least one persona knows;
+    - ``plurality_correct``: the share whose plurality among the personas that know it is the
+      world's own label, alone at the top (an association nobody knows counts as not correct);
+    - ``coverage``: each persona's own share.
+
+    What a vote of these teachers could at best recover; measured in notebook 02.
+
+    >>> tax = load_taxonomy()
+    >>> one = mix_view([PersonaTeacher(tax, coverage=1.0, confusion=0.0)])
+    >>> one["union_coverage"] == one["plurality_correct"] == 1.0
+    True
+    >>> together = [PersonaTeacher(tax, seed=s, coverage=0.8, shared_blind_spot=0.2) for s in (1, 2, 3)]
+    >>> mix_view(together, shared_blind_spot=0.0)["union_coverage"] > 0.98 > 0.85 > mix_view(together)["union_coverage"]
+    True
+    >>> mix_view([])
+    {}
+    """
+    personas = [t for t in teachers if isinstance(t, PersonaTeacher)]
+    if not personas:
+        return {}
+    if shared_blind_spot is not None:
+        personas = [PersonaTeacher(p.taxonomy, p.name, **{**p.settings, "shared_blind_spot": shared_blind_spot})
+                    for p in personas]
+    w = world(str(personas[0].settings["world_path"]))
+    tax = personas[0].taxonomy
+    truth = {(kind, attr, label, phrase): label for kind in ("explicit", "signals")
+             for attr, by_label in w[kind].items() if attr in tax.names
+             for label, phrases in by_label.items() if label == "*" or label in tax[attr].labels
+             for phrase in phrases}
+    if "consumption_level" in tax.names:
+        truth.update({("devices", "consumption_level", level, phone): level for level, phones in w["devices"].items()
+                      if level in tax["consumption_level"].labels for phone in phones})
+    known = correct = 0
+    for key, label in truth.items():
+        votes = [p.view[key] for p in personas if key in p.view]
+        known += bool(votes)
+        top = sorted(((votes.count(v), v) for v in set(votes)), reverse=True)
+        correct += bool(top) and top[0][1] == label and (len(top) == 1 or top[1][0] < top[0][0])
+    n = len(truth)
+    return {"associations": n, "union_coverage": known / n, "plurality_correct": correct / n,
+            "coverage": {p.name: sum(k in p.view for k in truth) / n for p in personas}}
+
+
+__all__ = ["PersonaTeacher", "STYLES", "WORLD_PATH", "mix_view", "world"]
