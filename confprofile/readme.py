@@ -30,6 +30,28 @@ NOTEBOOKS = ("02_label_synthesis", "03_voting_and_calibration", "04_sft_distilla
              "06_f1_analysis")
 
 
+
+def mix_said(r2: dict, params2: dict) -> str:
+    """What the personas know together (02's ``persona_mix``), or nothing without personas.
+
+    >>> m = {"union_coverage": 0.895, "plurality_correct": 0.711, "associations": 429}
+    >>> print(mix_said({"persona_mix": {"shared": m, "independent": {**m, "union_coverage": 0.995}}},
+    ...                {"persona_shared_blind_spot": 0.1}))  # doctest: +NORMALIZE_WHITESPACE
+     The personas share a blind spot (`persona_shared_blind_spot` 0.1): together they know 89.5% of the world's 429
+     phrase and phone associations, and their plurality files 71.1% under the world's own label (with blind spots
+     drawn independently: 99.5% and 71.1%).
+    >>> mix_said({"persona_mix": {}}, {})
+    ''
+    """
+    mix = r2.get("persona_mix", {})
+    if not mix.get("shared"):
+        return ""
+    m, m0 = mix["shared"], mix["independent"]
+    return (f" The personas share a blind spot (`persona_shared_blind_spot` {params2['persona_shared_blind_spot']:g}): "
+            f"together they know {m['union_coverage']:.1%} of the world's {m['associations']} phrase and phone "
+            f"associations, and their plurality files {m['plurality_correct']:.1%} under the world's own label (with "
+            f"blind spots drawn independently: {m0['union_coverage']:.1%} and {m0['plurality_correct']:.1%}).")
+
 def f1(x: float) -> str:
     """A level, one decimal.
 
@@ -72,6 +94,7 @@ def _names(items: Sequence[str]) -> str:
 def section(profile: str = "cpu") -> str:
     """The results section's Markdown for a profile, from its results files."""
     r2, r3, r4, r5, r6 = (load_results(profile, nb) for nb in NOTEBOOKS)
+    params2 = json.loads((paths.results_dir(profile) / f"{NOTEBOOKS[0]}.json").read_text(encoding="utf-8"))["params"]
     c3, c4, c5, c6 = r3["claims"], r4["claims"], r5["claims"], r6["claims"]
     teachers = sorted(((t, s["avg_f1"]) for t, s in r2["teacher_f1"].items()), key=lambda x: -x[1])
     ref = r2["reference_f1"]
@@ -93,7 +116,8 @@ def section(profile: str = "cpu") -> str:
         "**Teachers and the vote (02, 03).** Single-sample F1 of the teachers: "
         + ", ".join(f"{t} {f1(s)}" for t, s in teachers)
         + f" (SmolLM2-135M: {pct(1 - fmt.get('smollm2', {}).get('parse_failure_rate', 1.0))} of its answers parsed"
-        f" on {r2['teacher_f1'].get('smollm2', {}).get('n_users', 0)} users). The label-free choice of vote rule "
+        f" on {r2['teacher_f1'].get('smollm2', {}).get('n_users', 0)} users)." + mix_said(r2, params2)
+        + " The label-free choice of vote rule "
         f"({chosen}) reaches {f1(c3['chosen_avg_f1'])}: {delta(c3, 'vote_minus_best_single_f1')} over one sample "
         f"of the best single teacher ({c3['best_single_teacher_by_gold']}, the strongest by gold: a reference), "
         f"{delta(c3, 'vote_minus_best_teacher_sc_f1')} over that teacher's own self-consistency at the same number "
