@@ -145,7 +145,7 @@ def section(profile: str = "cpu") -> str:
         f"of samples, and {delta(c3, 'chosen_minus_majority_f1')} over plain majority voting. Dawid–Skene against "
         f"the label-free choice: {delta(c3, 'dawid_skene_minus_chosen_f1')}"
         + (f"; one-coin Dawid–Skene: {delta(c3, 'one_coin_minus_chosen_f1')}" if "one_coin_minus_chosen_f1" in c3 else "")
-        + f". Calibration ({r3['final_method']}, chosen without labels) keeps {pct(r3['pseudo_labels']['kept_share'])} "
+        + f". Calibration, chosen without labels: {r3['final_method']}; it keeps {pct(r3['pseudo_labels']['kept_share'])} "
         f"of pool pairs; on all test pairs, dropped ones counted as abstentions, it scores "
         f"{delta(c3, 'final_minus_chosen_f1')} against the uncalibrated vote, and the pairs it keeps score "
         f"{f1(c3['final_avg_f1_kept'])}. Isotonic confidence calibration {ece_word} the vote's ECE "
