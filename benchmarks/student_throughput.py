@@ -21,7 +21,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from confprofile import paths, records, sft, student  # noqa: E402
+from confprofile import paths, records, sft, student# noqa: E402
 from confprofile.params import load_params  # noqa: E402
 from confprofile.taxonomy import load_taxonomy  # noqa: E402
 

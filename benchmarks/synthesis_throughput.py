@@ -16,7 +16,7 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from confprofile import paths  # noqa: E402
+from confprofile import paths# noqa: E402
 from confprofile.records import read_records  # noqa: E402
 from confprofile.synthesis import build_teachers, synthesize  # noqa: E402
 from confprofile.taxonomy import load_taxonomy  # noqa: E402

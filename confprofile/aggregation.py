@@ -1,10 +1,10 @@
-"""Label-aggregation peers of the confidence-weighted vote, from crowd-kit (stage 1b).
+"""Label-aggregation peers of the confidence-weighted vote, from crowd-kit (notebook 03).
 
 The field's standard answer to "combine noisy annotators without labels" is Dawid-Skene (1979)
 and its relatives: latent-class models that learn each annotator's confusions from the
 annotations alone. ``Aggregator`` wraps one of crowd-kit's models so it is a row of notebook
 03's vote table beside the ``voting.VoteRule`` s, on the same annotations, and can be chosen by
-the same label-free score (``reliability_weighted_agreement``, ``vote.label_free``'s chooser): it
+the same label-free score (``reliability_weighted_agreement``, ``pseudo_labelling.label_free``'s chooser): it
 is called like a rule,
 ``aggregator(ann) -> vote table``, and ``aggregator.scores(ann)`` is a score table in
 ``voting.vote_scores``'s format, so calibration treats it like any vote.
@@ -176,7 +176,7 @@ def agreement_table(ann: pd.DataFrame, aggregator: Aggregator, holdout: str = "s
 
 # --------------------------------------------------------------------------------------------
 # teacher reliability and label-free criteria for choosing a rule among teachers of mixed quality
-# (``confprofile.evaluation.rule_study`` measures them; ``reliability_weighted_agreement`` chooses in ``vote.label_free``)
+# (``confprofile.evaluation.rule_study`` measures them; ``reliability_weighted_agreement`` chooses in ``pseudo_labelling.label_free``)
 
 
 def teacher_skills(ann: pd.DataFrame, method: str = "DawidSkene", kwargs: Mapping | None = None) -> pd.DataFrame:
@@ -274,7 +274,7 @@ def heldout_likelihood(table: pd.DataFrame, n_labels: Mapping[str, int], n_folds
     >>> round(heldout_likelihood(table, {"g": 2}), 3)
     -0.765
     """
-    from confprofile.repro import derive_seed
+    from confprofile.provenance import derive_seed
 
     if table.empty:
         return float("nan")
@@ -306,7 +306,7 @@ def resampling_stability(ann: pd.DataFrame, vote, n_draws: int = 10, frac: float
     >>> round(resampling_stability(ann, voting.majority_vote, n_draws=400), 1)
     0.5
     """
-    from confprofile.repro import rng
+    from confprofile.provenance import rng
 
     teachers = sorted(pd.unique(ann["teacher"].dropna()).tolist(), key=str)
     if len(teachers) < 3:

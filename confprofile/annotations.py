@@ -16,7 +16,7 @@ yes/no; default: whether a label is given), ``error`` (default: "no label" where
 Every row is checked against the taxonomy before anything is written; the first problem is one
 line naming the file, the row (counted from 1 after the header) and the column, and the command
 exits with status 2 (``errors.run_cli``). Where ``runs/<p>/data/<split>.jsonl`` exists, every
-user must be in it. The table is written where ``python -m confprofile.vote`` reads it
+user must be in it. The table is written where ``python -m confprofile.pseudo_labelling`` reads it
 (``records.save_annotations``), holding the split's lock; the imported teachers replace their
 own rows in a table already there and other teachers' rows stay (``--replace``: the file
 becomes the whole table). The vote uses only teachers that answered for every user of the split.

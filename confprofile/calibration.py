@@ -1,4 +1,4 @@
-"""Calibration of votes, fitted on the unlabeled pool only (stage 1c of Conf-Profile).
+"""Calibration of votes, fitted on the unlabeled pool only (notebook 03; part of the paper's stage 1).
 
 Two different things are called calibration here:
 

@@ -25,8 +25,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from confprofile.repro import derive_seed
-from confprofile.sft import LABEL_SOURCES
+from confprofile.provenance import derive_seed
+from confprofile.sft import COMPARED_SOURCES
 from confprofile.taxonomy import Taxonomy
 from confprofile.voting import records_as_votes
 
@@ -64,7 +64,7 @@ def fit_predict(train_texts: Sequence[str], train_ids: Sequence[str], votes: pd.
 
 def by_source(prep: Mapping, p: Mapping) -> dict[str, pd.DataFrame]:
     """``label source -> test predictions`` of one classical student per source of
-    ``sft.LABEL_SOURCES`` (``prep``: ``sft.prepare``'s), each trained on the rendered records of
+    ``sft.COMPARED_SOURCES`` (``prep``: ``sft.prepare``'s), each trained on the rendered records of
     the main source's SFT users (``sft_label_source``) with that source's pseudo-labels, at
     ``classical_c``, seeded from ``seed``. Trains in seconds: the label-source ablation's students
     when no LLM arm is trained, and the main source's is the ``classical`` peer."""
@@ -73,4 +73,4 @@ def by_source(prep: Mapping, p: Mapping) -> dict[str, pd.DataFrame]:
     test_texts = [m[-1]["content"] for m in prep["test"]["messages"]]
     return {src: fit_predict(texts, ids, records_as_votes(prep["pseudo"][src]), test_texts, prep["test"]["user_ids"],
                              prep["taxonomy"], c=p["classical_c"], seed=derive_seed(p["seed"], "classical"))
-            for src in LABEL_SOURCES}
+            for src in COMPARED_SOURCES}

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,7 @@ class Key:
 GENERAL = (
     Key("profile", str, "smoke", "names runs/<profile>/, results/<profile>/, figures/<profile>/ "
         "(smoke | cpu | gpu | one of your own)"),
-    Key("seed", int, 0, "every random choice derives from it (confprofile.repro.derive_seed)"),
+    Key("seed", int, 0, "every random choice derives from it (confprofile.provenance.derive_seed)"),
 )
 
 DATA = (
@@ -105,7 +106,8 @@ SFT = (  # notebook 04: the student and its distillation
     Key("heldout_users", int, 30, "pool users held out: every training choice (04, 05) is made on them, by agreement "
         "with their pseudo-labels; nothing trains on them"),
     Key("sft_label_source", str, "weighted_calibrated",
-        "main student's labels: best_single | majority | weighted | weighted_calibrated"),
+        "main student's labels: best_single | majority | weighted (03's rule) | weighted_calibrated (03's pseudo-labels), "
+        "or any rule id of confprofile.rules.registry (sft.label_sources)"),
     Key("sft_max_chars", int, 800, "student prompt: the record rendered in at most this many characters"),
     Key("sft_max_items", int, 4, "student prompt: items kept per list field"),
     Key("sft_system_prompt", bool, False, "put the teachers' system prompt (taxonomy, format) before the record"),
@@ -129,7 +131,7 @@ SFT = (  # notebook 04: the student and its distillation
     Key("sft_ablation_steps", int, 60, "steps of each label-source arm of the LLM student "
         "(0: the arms go through the classical student only)"),
     Key("sft_ablation_sources", list, ["majority", "weighted_calibrated"],
-        "label sources the LLM student is trained on at sft_ablation_steps"),
+        "label sources the LLM student is trained on at sft_ablation_steps (as sft_label_source)"),
     Key("sft_trials", dict, {"sft_record_weight": [1.0, 0.0]}, "label-free trials (python -m confprofile.sft "
         "--trials): profile key -> values, the first the base's, one axis changed at a time, scored on the "
         "held-out slice"),
@@ -256,6 +258,61 @@ def check(params: dict, file: str | Path) -> None:
             for axis in value:
                 if axis not in KEYS:
                     raise _unknown(axis, file, f"field '{name}.{axis}'")
+
+
+class Config(Mapping):
+    """A run's resolved parameters, read-only, by key or by attribute (``cfg["sft_steps"]`` is
+    ``cfg.sft_steps``). It remembers which keys were read, in the order first read: ``used()`` is
+    what a notebook records with its results (``provenance.save_results``), so a results file
+    names exactly the parameters its numbers depend on, and ``tests/test_artifacts.py`` finds it
+    stale when one of them changes in the profile file and only then.
+
+    >>> cfg = Config({"seed": 0, "sft_steps": 300, "rl_steps": 2})
+    >>> cfg.sft_steps, cfg["seed"], "rl_steps" in cfg, cfg.used()
+    (300, 0, True, {'sft_steps': 300, 'seed': 0})
+    >>> cfg.sft_step
+    Traceback (most recent call last):
+    ...
+    AttributeError: not a profile parameter: 'sft_step' (did you mean 'sft_steps'?)
+    """
+
+    def __init__(self, values: Mapping):
+        object.__setattr__(self, "_values", dict(values))
+        object.__setattr__(self, "_read", {})
+
+    def __getitem__(self, key: str) -> object:
+        value = self._values[key]
+        self._read.setdefault(key, None)
+        return value
+
+    def __getattr__(self, key: str) -> object:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        try:
+            return self[key]
+        except KeyError:
+            close = difflib.get_close_matches(key, self._values, n=1)
+            raise AttributeError(f"not a profile parameter: {key!r}"
+                                 + (f" (did you mean {close[0]!r}?)" if close else "")) from None
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"a run's parameters are read-only: set {key!r} in the profile file or in overrides")
+
+    def __contains__(self, key: object) -> bool:  # asking is not reading
+        return key in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Config(profile={self._values.get('profile')!r}, {len(self._values)} keys)"
+
+    def used(self) -> dict:
+        """The values of the keys read so far, in the order first read."""
+        return {k: self._values[k] for k in self._read}
 
 
 def describe() -> str:

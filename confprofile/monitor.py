@@ -138,7 +138,7 @@ def teacher_agreement(ann: pd.DataFrame, taxonomy, sample: int = 0, n_boot: int 
     """
     import krippendorff
 
-    from confprofile.repro import rng
+    from confprofile.provenance import rng
 
     def alpha(data: np.ndarray) -> float:
         try:
@@ -215,7 +215,7 @@ def confidence_floor(ann: pd.DataFrame, taxonomy, sample: int = 0, n_boot: int =
     >>> f["agreement"], f["floor"], f["shortfall"]
     (0.5, 0.8, 0.3)
     """
-    from confprofile.repro import rng
+    from confprofile.provenance import rng
 
     one = ann[(ann["sample"] == sample) & ann["ok"].astype(bool)]
     out = {}

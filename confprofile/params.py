@@ -32,6 +32,7 @@ file's folder.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -76,6 +77,17 @@ def _resolve(value: object, key: str, base: Path, path: Path) -> object:
     raise ParamsError(f"{path}: field '{key}' must be a file path{' or a mapping split -> path' if key != 'taxonomy_file' else ''}")
 
 
+def by_path(profile: str | Path) -> bool:
+    """True where ``profile`` is a profile file's path, not a built-in (or stored) profile's name."""
+    return str(profile).endswith((".yaml", ".yml")) or "/" in str(profile)
+
+
+def source(profile: str | Path) -> str:
+    """``profile`` as a notebook started in any folder reads it: a name as given, a file's path
+    made absolute (what the runner passes as a notebook's ``profile`` parameter)."""
+    return str(Path(profile).resolve()) if by_path(profile) else str(profile)
+
+
 def load_params(profile: str | Path, path: str | Path | None = None) -> dict:
     """A profile's parameters, by built-in name (``smoke``) or by the path of a profile file.
 
@@ -84,9 +96,9 @@ def load_params(profile: str | Path, path: str | Path | None = None) -> dict:
     their defaults (``config.defaults()``, the smoke values): a profile holds only what differs.
     """
     profile = str(profile)
-    by_path = path is not None or profile.endswith((".yaml", ".yml")) or "/" in profile
-    file = Path(path if path is not None else profile) if by_path else paths.params_path(profile)
-    if not by_path and not file.is_file():
+    as_file = path is not None or by_path(profile)
+    file = Path(path if path is not None else profile) if as_file else paths.params_path(profile)
+    if not as_file and not file.is_file():
         others = [str(d) for d in paths.params_dirs()[1:]]
         raise ParamsError(f"{file}: parameter file for profile '{profile}' not found "
                           + (f"(nor under {', '.join(others)}) " if others else "")
@@ -94,7 +106,7 @@ def load_params(profile: str | Path, path: str | Path | None = None) -> dict:
     params = _read(file)
     config.check(params, file)
     name = params.get("profile")
-    if path is not None or not by_path:  # a built-in file (or one standing in for it)
+    if path is not None or not as_file:  # a built-in file (or one standing in for it)
         if name != profile:
             raise ParamsError(f"{file}: field 'profile' is {name!r}, expected {profile!r}")
     else:
@@ -117,3 +129,29 @@ def load_params(profile: str | Path, path: str | Path | None = None) -> dict:
     if not is_builtin(params["profile"]):
         paths.set_outputs(params["profile"], params.get("outputs"))  # read by paths.results_dir/figures_dir
     return params
+
+
+def for_notebook(profile: str | Path, overrides: Mapping | None = None) -> config.Config:
+    """What a notebook's parameters cell (``profile``, ``overrides``) becomes: the profile's values
+    (a built-in name or the path of a profile file, as ``load_params`` reads it) with
+    ``overrides`` on top (profile keys, checked as a profile file's are; relative paths read from
+    the working folder), as a read-only ``config.Config`` that records what the notebook reads.
+
+    >>> cfg = for_notebook("smoke", {"sft_steps": 20})
+    >>> cfg.profile, cfg.sft_steps, list(cfg.used())
+    ('smoke', 20, ['profile', 'sft_steps'])
+    >>> for_notebook("smoke", {"sft_step": 20})
+    Traceback (most recent call last):
+    ...
+    confprofile.errors.ParamsError: overrides: field 'sft_step': not a profile parameter (did you mean 'sft_steps'?)
+    """
+    params = load_params(profile)
+    overrides = dict(overrides or {})
+    config.check(overrides, "overrides")
+    if "profile" in overrides:
+        raise ParamsError("overrides: field 'profile': set the notebook's profile parameter instead")
+    base = Path.cwd()
+    for key in PATH_KEYS:
+        if key in overrides:
+            overrides[key] = _resolve(overrides[key], key, base, Path("overrides"))
+    return config.Config({**params, **overrides})

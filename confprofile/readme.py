@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from confprofile import paths
-from confprofile.repro import load_results
+from confprofile.provenance import load_results
 
 BEGIN = "<!-- results:begin (written by `python -m confprofile.readme` from results/cpu/*.json; do not edit) -->"
 END = "<!-- results:end -->"

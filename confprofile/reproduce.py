@@ -9,7 +9,8 @@
 of a profile file naming its own data (``confprofile.params``); outputs go under the name its
 ``profile:`` key gives.
 
-Each notebook gets the profile's parameters that its ``parameters`` cell declares; executed
+Each notebook gets the profile (its ``profile`` parameter: the name, or the profile file's
+absolute path) and reads every value from it (``params.for_notebook``); executed
 copies go to ``results/<profile>/notebooks/`` (a profile of your own: ``runs/<profile>/results/
 notebooks/``, git-ignored; see ``confprofile.paths``), without timestamps or local paths, so a
 rerun with the same seed changes no byte of them unless a number changed. The first failure
@@ -37,6 +38,7 @@ from pathlib import Path
 from confprofile import paths
 from confprofile.errors import run_cli
 from confprofile.params import PATH_KEYS, load_params
+from confprofile.params import source as params_source
 
 REPO = Path(__file__).resolve().parent.parent
 """The repository holding this package (the root unless CONFPROFILE_ROOT moves it)."""
@@ -61,21 +63,6 @@ def select(nbs: list[Path], only: list[str] | None = None, start: str | None = N
     return nbs
 
 
-def declared_parameters(nb: Path) -> set[str]:
-    """The names the notebook's ``parameters`` cell assigns, read by Python's own parser (papermill's
-    line parser drops a line it cannot read, and with it the profile's value: never silently)."""
-    import ast
-
-    import nbformat
-
-    cells = [c for c in nbformat.read(str(nb), as_version=4).cells if "parameters" in c.metadata.get("tags", [])]
-    if not cells:
-        return set()
-    tree = ast.parse(cells[0].source)
-    return {t.id for node in tree.body for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
-            if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(t, ast.Name)}
-
-
 def show_progress() -> bool:
     """Cell progress bars only in a terminal: not when stderr is piped to a log, nor in CI."""
     return sys.stderr.isatty() and not os.environ.get("CI")
@@ -90,9 +77,12 @@ class NotebookFailed(Exception):
         super().__init__(f"{nb.name} failed" + (f"; executed copy up to the error: {failed_copy}" if failed_copy else ""))
 
 
-def run_notebook(nb: Path, profile: str, params: dict, progress: bool = False) -> Path:
-    """Execute one notebook with the parameters it declares; return the executed copy's path.
-    ``progress``: papermill's tqdm bar on stderr (cells done, elapsed), left on screen after.
+def run_notebook(nb: Path, source: str, params: dict, progress: bool = False) -> Path:
+    """Execute one notebook for a profile; return the executed copy's path. ``source``: the
+    profile as the notebook's ``profile`` parameter takes it (a built-in name, or the absolute
+    path of a profile file), ``params``: its values (``load_params``; outputs go under
+    ``params["profile"]``). ``progress``: papermill's tqdm bar on stderr (cells done, elapsed),
+    left on screen after.
 
     The notebook executes into a temporary file beside the executed copy, which is replaced
     only on success: a failure keeps the last good copy and leaves the failed one beside it as
@@ -102,16 +92,15 @@ def run_notebook(nb: Path, profile: str, params: dict, progress: bool = False) -
     write anything after the runner is gone."""
     import papermill
 
-    out = paths.results_dir(profile) / "notebooks" / nb.name
+    out = paths.results_dir(params["profile"]) / "notebooks" / nb.name
     failed = out.with_name(f"{nb.stem}.failed.ipynb")
     running = out.with_name(f".{nb.stem}.running-{os.getpid()}.ipynb")
     out.parent.mkdir(parents=True, exist_ok=True)
-    wanted = {k: v for k, v in params.items() if k in declared_parameters(nb)}
     bar = {"desc": nb.stem, "leave": True, "file": sys.stderr} if progress else False
     local = _local_folders(params)
     try:
         _kill_kernels_if_stopped(lambda: papermill.execute_notebook(
-            str(nb), str(running), parameters=wanted, kernel_name=KERNEL, cwd=str(nb.parent),
+            str(nb), str(running), parameters={"profile": source}, kernel_name=KERNEL, cwd=str(nb.parent),
             progress_bar=bar, log_output=False))
     except Exception as exc:
         written = running.is_file() and running.stat().st_size > 0
@@ -320,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--from", dest="start", metavar="NN", help="start at notebook NN")
     args = ap.parse_args(argv)
     params = load_params(args.profile)
+    source = params_source(args.profile)  # what each notebook's profile parameter gets
     args.profile = params["profile"]  # a profile file names the folder its outputs go under
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is downloaded at run time
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -335,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             times[nb.name] = None
             try:
-                out = run_notebook(nb, args.profile, params, progress)
+                out = run_notebook(nb, source, params, progress)
             except Exception as exc:  # papermill raises PapermillExecutionError with the cell
                 print(f"FAILED {nb.name}, {_failed_cell(exc)}\n  {_failure_files(exc, nb, args.profile)}",
                       file=sys.stderr)

@@ -1,6 +1,6 @@
 """Rewards for confidence-guided RL: small pure functions, registered by name.
 
-Stage 2 of Conf-Profile scores each sampled profile against a quasi ground truth voted from the
+Notebook 05 (the paper's stage 2) scores each sampled profile against a quasi ground truth voted from the
 student's own rollouts (``confprofile.rl``); no label is read. Every reward here has trl's
 signature ``(completions, **columns) -> list[float]``: trl passes the dataset's extra columns
 as keyword lists, one entry per completion. Two columns carry the quasi ground truth, as JSON
@@ -54,7 +54,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from confprofile.parsing import Parsed, parse_output
-from confprofile.repro import derive_seed
+from confprofile.provenance import derive_seed
 from confprofile.taxonomy import Taxonomy
 
 RewardFunc = Callable[..., list[float]]

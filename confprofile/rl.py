@@ -1,4 +1,4 @@
-"""Confidence-guided unsupervised RL (stage 2 of Conf-Profile): no labels, three uses of confidence.
+"""Confidence-guided unsupervised RL (notebook 05; the paper's stage 2): no labels, three uses of confidence.
 
 The distilled student samples several profiles (rollouts) per unlabeled pool user. From them,
 offline and in one process (trl runs reward functions per device, so nothing here is left to
@@ -49,7 +49,7 @@ from confprofile.checkpoints import (digest, last_complete, marker_callback, sav
                                      step_of, totals)
 from confprofile.files import write_text
 from confprofile.parsing import annotation_rows
-from confprofile.repro import derive_seed
+from confprofile.provenance import derive_seed
 from confprofile.taxonomy import Taxonomy
 
 STUDENT = "student"

@@ -23,17 +23,8 @@ import json
 from collections.abc import Mapping, Sequence
 
 from confprofile import choices, paths, records, rl, rules, sft, splits, student
-from confprofile.repro import derive_seed
+from confprofile.provenance import derive_seed
 from confprofile.taxonomy import load_taxonomy
-
-NOTEBOOK_PARAMS = ("profile", "seed", "sft_max_chars", "sft_max_items", "sft_system_prompt", "student_dtype",
-                   "gen_batch_size", "gen_max_new_tokens", "n_bootstrap", "heldout_users", "rl_users",
-                   "rl_heldout_users", "rl_rollouts", "rl_rollout_temperature", "rl_stage1_votes", "rl_band", "rl_rewards", "rl_variants",
-                   "rl_seeds", "rl_seed_variants", "rl_trials", "rl_steps", "rl_prompts_per_step", "rl_generations",
-                   "rl_learning_rate", "rl_beta", "rl_scale_rewards", "rl_save_steps", "rl_lora", "rl_use_vllm",
-                   "torch_threads", "taxonomy_file")
-"""The parameters notebook 05 declares in its ``parameters`` cell (a test checks), all of them
-recorded with its results: the notebook's ``params`` is these names' values."""
 
 ROLLOUT_KEYS = ("heldout_users", "rl_users", "rl_rollouts", "rl_rollout_temperature", "sft_max_chars",
                 "sft_max_items", "sft_system_prompt", "student_dtype", "gen_batch_size", "gen_max_new_tokens",
@@ -220,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
     from confprofile.params import load_params
-    from confprofile.repro import save_results
+    from confprofile.provenance import save_results
 
     ap = argparse.ArgumentParser(prog="python -m confprofile.rl", description=main.__doc__)
     ap.add_argument("--profile", default="cpu", metavar="NAME|PATH", help="smoke, cpu, gpu or a profile file")

@@ -11,7 +11,7 @@ plots.
 - ``registry`` lists a profile's rules by id, in the order notebook 03 compares them; a rule of
   your own is one class with the ``Rule`` members, added by ``register`` (03 then compares it,
   and, if it is chosen, 04 and 05 use it as they use any other).
-- Notebook 03 (and ``python -m confprofile.vote``) chooses one rule without labels and saves it,
+- Notebook 03 (and ``python -m confprofile.pseudo_labelling``) chooses one rule without labels and saves it,
   with the teacher weights it fitted on the pool and the teachers it used, as
   ``runs/<p>/pseudo_labels/rule.json`` (``FittedRule.save``). Distillation's ``weighted`` label
   source and RL's confidence-weighted quasi ground truth ``load`` it, so the rule is decided once
@@ -135,7 +135,7 @@ def from_spec(fields: Mapping) -> Rule:
 
 
 class RuleNotFittedError(ConfProfileError, FileNotFoundError):
-    """No saved rule: notebook 03 (or ``python -m confprofile.vote``) has not run for the profile."""
+    """No saved rule: notebook 03 (or ``python -m confprofile.pseudo_labelling``) has not run for the profile."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +177,6 @@ def load(profile: str) -> FittedRule:
     path = paths.vote_rule_path(profile)
     if not path.is_file():
         raise RuleNotFittedError(f"{path}: no vote rule saved; run notebook 03 or "
-                                 f"python -m confprofile.vote --profile {profile} first")
+                                 f"python -m confprofile.pseudo_labelling --profile {profile} first")
     obj = json.loads(path.read_text(encoding="utf-8"))
     return FittedRule(from_spec(obj["rule"]), obj["teacher_weights"], tuple(obj["teachers"]), obj["calibration"])

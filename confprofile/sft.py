@@ -55,20 +55,41 @@ import pandas as pd
 
 from confprofile import checkpoints, monitor, paths, prompts, records, rules, splits, voting
 from confprofile.errors import ParamsError, UsageError
-from confprofile.repro import derive_seed
+from confprofile.provenance import derive_seed
 from confprofile.taxonomy import UNKNOWN, Taxonomy
 
-LABEL_SOURCES = ("best_single", "majority", "weighted", "weighted_calibrated")
-NOTEBOOK_PARAMS = ("profile", "seed", "heldout_users", "rl_users", "sft_label_source",
-                   "sft_max_chars", "sft_max_items", "sft_system_prompt", "sft_rationale_chars", "sft_confidence",
-                   "sft_abstain", "student_model", "student_dtype", "student_vocab_size", "student_hidden",
-                   "student_layers", "student_heads", "student_kv_heads", "student_ffn", "sft_record_weight",
-                   "sft_lora", "sft_steps", "sft_ablation_steps", "sft_ablation_sources", "sft_batch_size", "sft_grad_accum",
-                   "sft_learning_rate", "sft_warmup_ratio", "sft_weight_decay", "sft_max_length", "sft_save_steps",
-                   "sft_logging_steps", "gen_batch_size", "gen_max_new_tokens", "classical_c", "smollm2_users",
-                   "torch_threads", "n_bootstrap", "taxonomy_file")
-"""The parameters notebook 04 declares in its ``parameters`` cell (a test checks), all of them
-recorded with its results: the notebook's ``params`` is these names' values."""
+NAMED_SOURCES = ("best_single", "weighted", "weighted_calibrated")
+"""The label sources that are not one rule of ``rules.registry``: the most reliable teacher alone
+(the majority of its samples), notebook 03's chosen rule as it fitted it (uncalibrated), 03's
+pseudo-labels (calibrated). Every other label source is a rule id of the registry (``majority``,
+``weighted_softmax_0.3``, ``crowdkit_DawidSkene``, a rule of your own ``rules.register``ed): the
+pool voted by that rule, its teacher weights fitted on the pool, uncalibrated."""
+
+COMPARED_SOURCES = ("best_single", "majority", "weighted", "weighted_calibrated")
+"""The label sources 04 always prepares and the classical student compares (the paper's claim:
+majority against the calibrated weighted vote); ``sft_label_source`` and ``sft_ablation_sources``
+may name any other."""
+
+
+def label_sources(p: Mapping) -> dict[str, rules.Rule | None]:
+    """Every label source a profile's 04 uses, in order (``COMPARED_SOURCES``, then the others its
+    ``sft_label_source`` and ``sft_ablation_sources`` name), each with its rule (None for the named
+    sources); an unknown name is a ``ParamsError`` listing what there is.
+
+    >>> list(label_sources({"sft_label_source": "weighted_calibrated", "sft_ablation_sources": ["weighted_linear"],
+    ...                     "vote_temperatures": [0.3], "aggregators": {}}))
+    ['best_single', 'majority', 'weighted', 'weighted_calibrated', 'weighted_linear']
+    """
+    by_id = rules.registry(p["vote_temperatures"], p["aggregators"])
+    out = {}
+    for key, names in (("", COMPARED_SOURCES), ("sft_label_source", [p["sft_label_source"]]),
+                       ("sft_ablation_sources", p["sft_ablation_sources"])):
+        for src in names:
+            if src not in NAMED_SOURCES and src not in by_id:
+                raise ParamsError(f"{key}: {src!r} is not a label source (named: {', '.join(NAMED_SOURCES)}; "
+                                  f"rules: {', '.join(by_id)})")
+            out.setdefault(src, None if src in NAMED_SOURCES else by_id[src])
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,28 +185,29 @@ def sft_examples(recs: Sequence[dict], pseudo: Sequence[dict], taxonomy: Taxonom
 # label sources
 
 
-def source_votes(ann: pd.DataFrame, source: str, fitted: rules.FittedRule) -> pd.DataFrame:
+def source_votes(ann: pd.DataFrame, source: str, fitted: rules.FittedRule, rule: rules.Rule | None = None) -> pd.DataFrame:
     """The vote table (``voting.VOTE_COLUMNS``) of the pool's annotations ``ann`` under a label
     source other than ``weighted_calibrated`` (03's file): ``weighted`` is notebook 03's chosen
-    rule as it fitted it (``fitted``, ``rules.load``), uncalibrated."""
+    rule as it fitted it (``fitted``, ``rules.load``), uncalibrated; a rule's id votes by ``rule``
+    (``label_sources``) with its teacher weights fitted on ``ann``."""
     if source == "best_single":
         t = voting.most_reliable_teacher(ann)
         return rules.MAJORITY(ann[ann["teacher"] == t])
-    if source == "majority":
-        return rules.MAJORITY(ann)
     if source == "weighted":
         return fitted.votes(ann)
-    voted = [s for s in LABEL_SOURCES if s != "weighted_calibrated"]  # that one is 03's file, read, not voted
-    raise ValueError(f"label source must be one of {', '.join(voted)} here, got {source!r}")
+    if rule is None or source != rule.id:
+        raise ValueError(f"label source {source!r}: give its rule (sft.label_sources), or one of best_single, weighted")
+    weights = rule.fit_weights(ann)
+    return rule(ann, None if weights is None else dict(weights))
 
 
-def pseudo_labels(profile: str, ann_pool: pd.DataFrame, source: str) -> list[dict]:
+def pseudo_labels(profile: str, ann_pool: pd.DataFrame, source: str, rule: rules.Rule | None = None) -> list[dict]:
     """Pseudo-label records of the pool under a label source; ``weighted_calibrated`` reads
     notebook 03's file (``runs/<p>/pseudo_labels/pool.jsonl``), the others vote here, ``weighted``
-    by 03's saved rule (``runs/<p>/pseudo_labels/rule.json``)."""
+    by 03's saved rule (``runs/<p>/pseudo_labels/rule.json``), a rule id by ``rule``."""
     if source == "weighted_calibrated":
         return [obj for _, obj in records.read_jsonl(paths.pseudo_labels_path(profile, "pool"))]
-    votes = source_votes(ann_pool, source, rules.load(profile))
+    votes = source_votes(ann_pool, source, rules.load(profile), rule)
     return voting.pseudo_label_records(voting.agreeing_rationales(ann_pool, votes, max_n=3))
 
 
@@ -489,7 +511,7 @@ def prepare(profile: str, p: Mapping) -> dict:
     ann = {split: records.load_annotations(profile, split) for split in ("pool", "test")}
     teachers = monitor.complete_teachers(ann["pool"])
     ann = {split: a[a["teacher"].isin(teachers)] for split, a in ann.items()}
-    pseudo = {src: pseudo_labels(profile, ann["pool"], src) for src in LABEL_SOURCES}
+    pseudo = {src: pseudo_labels(profile, ann["pool"], src, rule) for src, rule in label_sources(p).items()}
     data_kw = dict(max_chars=p["sft_max_chars"], max_items=p["sft_max_items"], system_prompt=p["sft_system_prompt"],
                    rationale_chars=p["sft_rationale_chars"], confidence=p["sft_confidence"], abstain=p["sft_abstain"])
     sft_users = set(parts["sft"])
@@ -543,8 +565,6 @@ def arm_variants(p: Mapping) -> dict[str, tuple[str, int]]:
     out = {}
     steps = p["sft_ablation_steps"]
     for src in p["sft_ablation_sources"] if steps else ():
-        if src not in LABEL_SOURCES:
-            raise ParamsError(f"sft_ablation_sources: {src!r} is not one of {', '.join(LABEL_SOURCES)}")
         if (src, steps) != (p["sft_label_source"], p["sft_steps"]):
             out[f"ablation_{src}"] = (src, steps)
     return out
@@ -594,7 +614,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
     from confprofile.params import load_params
-    from confprofile.repro import save_results
+    from confprofile.provenance import save_results
 
     ap = argparse.ArgumentParser(prog="python -m confprofile.sft", description=main.__doc__)
     ap.add_argument("--profile", default="gpu", metavar="NAME|PATH", help="smoke, cpu, gpu or a profile file")

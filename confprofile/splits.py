@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from confprofile.repro import derive_seed
+from confprofile.provenance import derive_seed
 
 PARTS = ("sft", "rl", "heldout")
 
@@ -74,7 +74,7 @@ def agreement(pred, pseudo: Sequence[Mapping], labels: Mapping[str, Sequence[str
     import numpy as np
 
     from confprofile.metrics import macro_f1
-    from confprofile.repro import rng
+    from confprofile.provenance import rng
 
     users = set(pred["user_id"])
     got = {(u, a): lab for u, a, lab in zip(pred["user_id"], pred["attribute"], pred["label"])}

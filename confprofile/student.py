@@ -34,7 +34,7 @@ import pandas as pd
 
 from confprofile import paths
 from confprofile.parsing import parse_output
-from confprofile.repro import derive_seed
+from confprofile.provenance import derive_seed
 from confprofile.taxonomy import UNKNOWN, Taxonomy
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]

@@ -1,4 +1,4 @@
-"""Stage 1a, label synthesis: teachers annotate users; raw outputs cached; an annotation table.
+"""Label synthesis (notebook 02): teachers annotate users; raw outputs cached; an annotation table.
 
 Every teacher sees the same confidence-hint prompt (``confprofile.prompts``) and returns raw text,
 ``n_samples`` per user. Raw outputs are appended to a JSONL cache per teacher, keyed by (teacher
@@ -59,7 +59,7 @@ from confprofile.params import load_params
 from confprofile.parsing import ANNOTATION_COLUMNS, annotation_rows
 from confprofile.prompts import build_messages, prompt_hash
 from confprofile.records import MAX_ITEMS, annotations_lock, load_annotations, read_records, save_annotations
-from confprofile.repro import derive_seed
+from confprofile.provenance import derive_seed
 from confprofile.taxonomy import Taxonomy, load_taxonomy
 from confprofile.teachers import Teacher, backend, get_teacher
 

@@ -1,6 +1,6 @@
 """Voting: turn several teacher samples per user and attribute into one pseudo-label.
 
-Stage 1b of Conf-Profile. Teachers return, per (user, attribute), several samples each with a
+Notebook 03 (part of the paper's stage 1). Teachers return, per (user, attribute), several samples each with a
 label and a verbalised confidence (the annotation table of ``docs/CONTRACTS.md``). A vote over
 them raises accuracy. Three families, all built on one soft score table (``vote_scores``):
 
@@ -15,7 +15,7 @@ them raises accuracy. Three families, all built on one soft score table (``vote_
 
 A ``VoteRule`` names one such vote (normalisation, softmax temperature, teacher weights) so a
 recipe can list rules, score them without labels (``heldout_table``, read by
-``vote.label_free``'s chooser) and apply one with ``vote_by_rule``. The module is longer than
+``pseudo_labelling.label_free``'s chooser) and apply one with ``vote_by_rule``. The module is longer than
 most (about a third doctests): the score table, the decision and its tie-breaks, the rules and
 the pseudo-label records are read together.
 
@@ -360,7 +360,7 @@ def most_reliable_teacher(ann: pd.DataFrame) -> str:
     >>> most_reliable_teacher(ann)  # c agrees whenever it answers, but answers half the time
     'a'
     """
-    from confprofile import aggregation  # aggregation builds on this module
+    from confprofile import aggregation# aggregation builds on this module
 
     require_columns(ann, ["teacher"], "annotation table")
     skills = aggregation.teacher_skills(ann)
@@ -684,7 +684,7 @@ def heldout_bootstrap(tables: Mapping[str, pd.DataFrame], n_boot: int = 200, see
     >>> sorted(set(b.round(3).tolist()))
     [0.75, 0.875, 1.0]
     """
-    from confprofile.repro import rng
+    from confprofile.provenance import rng
 
     users = sorted({u for t in tables.values() for u in t["user_id"]}, key=str)
     out = {}

@@ -1,4 +1,4 @@
-"""Stage-6 analysis: tables and series from saved predictions, checked on hand-built data."""
+"""Notebook 06's analysis: tables and series from saved predictions, checked on hand-built data."""
 
 import pandas as pd
 import pytest

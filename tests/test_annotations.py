@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from confprofile import annotations, bench, paths, records, synthesis, vote
+from confprofile import annotations, bench, paths, pseudo_labelling, records, synthesis
 from confprofile.errors import run_cli
 from confprofile.parsing import ANNOTATION_COLUMNS
 from confprofile.records import AnnotationTableError
@@ -53,7 +53,7 @@ def test_an_imported_table_runs_through_the_vote(bench_t, tmp_path, capsys):
     assert tuple(table.columns) == ANNOTATION_COLUMNS and len(table) == len(answers) == 30 * 2 * 2 * len(TAX)
     assert (table["ok"] == table["label"].notna()).all() and set(table.loc[~table["ok"], "error"]) <= {"no label"}
     assert f"wrote {paths.annotations_path('t', 'pool')} ({len(answers)} rows; teachers heuristic, lexicon)" in out
-    rc, out, err = cli(vote.main, "--profile", bench_t, capsys=capsys)
+    rc, out, err = cli(pseudo_labelling.main, "--profile", bench_t, capsys=capsys)
     assert rc == 0, err
     assert "teachers: heuristic, lexicon; rule: " in out
     assert len(list(records.read_jsonl(paths.pseudo_labels_path("t", "pool")))) == 30

@@ -16,13 +16,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "confprofile"
 
 # stage rank: a module may import modules of its own rank or lower
 STAGES = {
-    0: ["errors", "paths", "files", "repro", "config", "params", "taxonomy", "records", "metrics", "plots", "monitor",
+    0: ["errors", "paths", "files", "provenance", "config", "params", "taxonomy", "records", "metrics", "plots", "monitor",
         "checkpoints"],                                       # core
     1: ["bench", "dataset", "splits", "blogs"],               # data: the benchmark, or your own; the pool split; a public sample
-    2: ["prompts", "parsing", "teachers", "synthesis", "annotations"],  # stage 1a: label synthesis, or answers imported
-    3: ["voting", "calibration", "aggregation", "rules", "vote"],  # stage 1b-c: aggregation, the rule registry, its command line
-    4: ["sft", "student", "classical", "choices"],            # stage 2: distillation (SFT), the student, label-free choices
-    5: ["rewards", "rl", "rl_runs"],                          # stage 3: RL with confidence rewards; 05's runs and trials
+    2: ["prompts", "parsing", "teachers", "synthesis", "annotations"],  # notebook 02: label synthesis, or answers imported
+    3: ["voting", "calibration", "aggregation", "rules", "pseudo_labelling"],  # notebook 03: voting, aggregation, the rule registry, its command line
+    4: ["sft", "student", "classical", "choices"],            # notebook 04: distillation (SFT), the student, label-free choices
+    5: ["rewards", "rl", "rl_runs"],                          # notebook 05: RL with confidence rewards; 05's runs and trials
     6: ["evaluation"],  # the package confprofile/evaluation/: every reader of gold labels (last: reads labels), 03-06's gold side
     7: ["reproduce", "readme"],                               # the runner; the README results from results files
 }

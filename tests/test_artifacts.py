@@ -1,6 +1,6 @@
 """Committed artifacts are current: every committed figure and table has a notebook that saves
 it, and every committed results file was written with the current profile file's parameters and
-by the current code (``repro.code_hash``: its notebook's code cells, the confprofile modules they
+by the current code (``provenance.code_hash``: its notebook's code cells, the confprofile modules they
 load and the package's YAML data), and states every difference it claims with its interval.
 
 A notebook with no committed results yet (a profile not yet run that far) is skipped, not failed;
@@ -20,13 +20,13 @@ import pytest
 
 from confprofile import paths
 from confprofile.params import load_params
-from confprofile.repro import code_hash, portable, rounded
+from confprofile.provenance import code_hash, portable, rounded
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SAVERS = {"figures": "save_figure", "tables": "save_table"}
 COMMAND_RESULTS = {"04_sft_trials": "python -m confprofile.sft --trials", "05_rl_trials": "python -m confprofile.rl --trials"}
-"""Results files a command writes (through the same ``repro.save_results``), not a notebook: the
+"""Results files a command writes (through the same ``provenance.save_results``), not a notebook: the
 label-free trials that chose a profile's values, which notebook 04 then reads."""
 
 
@@ -59,14 +59,6 @@ def saved_names(root: Path, stem: str) -> dict[str, set[str]]:
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 strings.add(node.value)
     return {kind: strings if saver in calls else set() for kind, saver in SAVERS.items()}
-
-
-def declared(root: Path, stem: str) -> dict:
-    """A notebook's parameters and their defaults (its ``parameters`` cell)."""
-    nb = json.loads((root / "notebooks" / f"{stem}.ipynb").read_text(encoding="utf-8"))
-    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
-    tree = ast.parse("".join(cell["source"]))
-    return {n.target.id: ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.AnnAssign)}
 
 
 def orphans(root: Path, files: list[str]) -> list[str]:
@@ -117,7 +109,8 @@ def committed_results(profile: str, stem: str) -> bool:
 
 def stale(root: Path, profile: str, stem: str) -> list[str]:
     """Why ``results/<profile>/<stem>.json`` is not what the current profile file and code would
-    write: a declared parameter recorded with another value (or not at all), another code hash
+    write: a parameter it read (``Config.used``) recorded with another value than the profile
+    file's now (or no parameters recorded at all), another code hash
     (``code_hash`` of the files under ``root``), or another name or profile inside."""
     folder, profile_file = where(root, profile)
     path = folder / f"{stem}.json"
@@ -127,9 +120,10 @@ def stale(root: Path, profile: str, stem: str) -> list[str]:
     values = profile_values(root, profile)  # the file's values merged onto the defaults
     problems = [f"{path.name}: field {k} is {saved.get(k)!r}, expected {want!r}"
                 for k, want in (("name", stem), ("profile", profile)) if saved.get(k) != want]
-    for key, default in declared(root, stem).items():
-        want = portable(rounded(values.get(key, default)), root)  # the runner passes the profile's value
-        got = saved["params"].get(key, "<not recorded>")
+    if "profile" not in saved.get("params", {}):
+        problems.append(f"{path.name}: no parameters recorded (a notebook always reads its profile)")
+    for key, got in saved.get("params", {}).items():
+        want = portable(rounded(values[key]), root) if key in values else "<not a profile key>"
         if got != want:
             problems.append(f"{path.name}: parameter {key} recorded as {got!r}, {profile_file.name} says {want!r}")
     recorded, current = saved.get("code", {}).get("sha256"), code_hash(stem, root)["sha256"]
@@ -171,11 +165,11 @@ def test_a_difference_without_its_interval_is_caught():
 
 def _results_01(root: Path, **tamper) -> None:
     """Notebook 01's results at smoke as the runner would write them now, then ``tamper``ed."""
-    from confprofile.repro import save_results
+    from confprofile.provenance import save_results
 
     smoke = load_params("smoke")
     save_results("smoke", "01_taxonomy_exploration", {"n_users": {}},
-                 {k: smoke[k] for k in declared(root, "01_taxonomy_exploration")})
+                 {k: smoke[k] for k in ("profile", "seed", "n_pool", "n_test", "data", "gold", "taxonomy_file")})
     path = root / "results" / "smoke" / "01_taxonomy_exploration.json"
     saved = json.loads(path.read_text())
     for dotted, value in tamper.items():
@@ -274,7 +268,7 @@ def test_committed_trials_back_the_profile_values(profile, name):
 
 
 def test_the_trials_check_catches_a_value_the_trials_did_not_choose(tmp_root):
-    from confprofile.repro import save_results
+    from confprofile.provenance import save_results
 
     grid = {"sft_learning_rate": [0.002, 0.001]}
     keys = {"sft_trials": grid, "sft_trial_steps": 40, "heldout_users": 30, "rl_users": 24, "seed": 0}

@@ -1,4 +1,4 @@
-"""``python -m confprofile.vote`` and ``python -m confprofile.evaluation`` fail with one line, never a
+"""``python -m confprofile.pseudo_labelling`` and ``python -m confprofile.evaluation`` fail with one line, never a
 traceback, and say what they did not score. Run in process through ``errors.run_cli`` (what
 ``python -m`` runs) on hand-made files under a temporary root."""
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from confprofile import paths, records, rules, vote, voting
+from confprofile import paths, pseudo_labelling, records, rules, voting
 from confprofile.errors import run_cli
 from confprofile.evaluation import outputs
 from confprofile.evaluation.__main__ import main as evaluation_main
@@ -46,7 +46,7 @@ def ann_rows(kinds, teachers="abc", attrs=("g", "h")):
 
 
 def test_vote_without_annotation_tables_is_one_line(tiny, capsys):
-    rc, out, err = cli(vote.main, "--profile", tiny, capsys=capsys)
+    rc, out, err = cli(pseudo_labelling.main, "--profile", tiny, capsys=capsys)
     assert rc == 2 and out == ""
     assert err == (f"error: {paths.annotations_path('tiny', 'pool')}: no annotation table "
                    "(run notebook 02 or python -m confprofile.synthesis)\n")
@@ -56,7 +56,7 @@ def test_vote_without_annotation_tables_is_one_line(tiny, capsys):
 
 def test_vote_with_one_teacher_is_one_line(tiny, capsys):
     records.save_annotations(ann_rows(["x", "y", "x"], teachers="a"), "tiny", "pool")
-    rc, out, err = cli(vote.main, "--profile", tiny, capsys=capsys)
+    rc, out, err = cli(pseudo_labelling.main, "--profile", tiny, capsys=capsys)
     assert rc == 2 and out == ""
     assert err == (f"error: {paths.annotations_path('tiny', 'pool')}: the vote needs two or more teachers that "
                    "annotated every pool user, found 1 (teachers: a (3 of 3 users)): no (user, attribute) has two "
@@ -65,7 +65,7 @@ def test_vote_with_one_teacher_is_one_line(tiny, capsys):
 
 def test_vote_prints_identical_candidates_and_the_guards_warnings(tiny, capsys):
     records.save_annotations(ann_rows(["xyy"] * 40 + ["yyy"] * 30 + ["xxx"] * 30), "tiny", "pool")
-    rc, out, err = cli(vote.main, "--profile", tiny, capsys=capsys)
+    rc, out, err = cli(pseudo_labelling.main, "--profile", tiny, capsys=capsys)
     assert rc == 0
     assert "calibration: chosen, no calibration\n" in out
     assert ("identical kept labels (one choice): chosen + confidence calibration (isotonic) = chosen + confidence "
@@ -175,10 +175,10 @@ def test_evaluate_gives_the_vote_file_and_a_prediction_file_of_the_same_name_two
 
 def test_vote_prints_every_rules_score_sorted_with_the_chosen_one_marked(tiny, capsys):
     records.save_annotations(ann_rows(["xyy"] * 20 + ["yyy"] * 10 + ["xxx"] * 10 + ["xyx"] * 10), "tiny", "pool")
-    rc, out, err = cli(vote.main, "--profile", tiny, capsys=capsys)
+    rc, out, err = cli(pseudo_labelling.main, "--profile", tiny, capsys=capsys)
     assert rc == 0
     chosen = out.split("; rule: ")[1].split("; calibration:")[0]
-    head = f"vote rules by {vote.CRITERION} (pool; ± bootstrap standard error over users; then {vote.ALTERNATIVE}; * chosen):\n"
+    head = f"vote rules by {pseudo_labelling.CRITERION} (pool; ± bootstrap standard error over users; then {pseudo_labelling.ALTERNATIVE}; * chosen):\n"
     assert head in out
     lines = out.split(head)[1].splitlines()
     lines = lines[:[i for i, line in enumerate(lines) if not line.startswith("  ")][0]]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from confprofile import bench, calibration, paths, records, synthesis, vote, voting
+from confprofile import bench, calibration, paths, pseudo_labelling, records, synthesis, voting
 from confprofile.taxonomy import load_taxonomy
 
 PKG = Path(__file__).resolve().parent.parent / "confprofile"
@@ -59,9 +59,9 @@ def test_label_free_pipeline_runs_with_gold_files_locked(tmp_root, request):
         voting.agreeing_rationales(ann, votes)))
     first = next(iter(records.read_jsonl(out)))[1]
     assert len(first["attributes"]) == len(tax) and sum(1 for _ in records.read_jsonl(out)) == 40
-    lf = vote.label_free({"pool": ann}, tax, vote_temperatures=[0.3], aggregators={"DawidSkene": {"n_iter": 20}}, coverage=0.8, prior_strength=0.5,
+    lf = pseudo_labelling.label_free({"pool": ann}, tax, vote_temperatures=[0.3], aggregators={"DawidSkene": {"n_iter": 20}}, coverage=0.8, prior_strength=0.5,
                          max_share_shift=0.15)  # the vote command's path, health checks included
-    assert len(vote.pseudo_labels(ann, lf.final.votes["pool"])) == 40 and set(lf.teacher_alpha) == set(tax.names)
+    assert len(pseudo_labelling.as_records(ann, lf.final.votes["pool"])) == 40 and set(lf.teacher_alpha) == set(tax.names)
 
 
 def test_persona_teachers_run_through_synthesis_with_gold_files_locked(tmp_root, request):
@@ -83,6 +83,6 @@ def test_persona_teachers_run_through_synthesis_with_gold_files_locked(tmp_root,
                                cache_dir=paths.synthesis_cache_dir("t"), progress=False)
     assert persona.world.cache_info().misses >= 1  # the tables were read under the lock
     assert set(ann["teacher"]) == {"persona_a", "persona_b", "persona_c"} and ann["ok"].mean() > 0.9
-    lf = vote.label_free({"pool": ann}, tax, vote_temperatures=[0.3], aggregators={}, coverage=0.8, prior_strength=0.5,
+    lf = pseudo_labelling.label_free({"pool": ann}, tax, vote_temperatures=[0.3], aggregators={}, coverage=0.8, prior_strength=0.5,
                          max_share_shift=0.15)
-    assert len(vote.pseudo_labels(ann, lf.final.votes["pool"])) == 30
+    assert len(pseudo_labelling.as_records(ann, lf.final.votes["pool"])) == 30

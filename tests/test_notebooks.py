@@ -47,7 +47,7 @@ def smoke() -> dict:
 
 def figure(root: Path, name: str) -> list[dict]:
     """The axes of ``figures/smoke/<name>.png``: the PNG is there, and the numbers it draws
-    (``repro.figure_data``, saved beside it as ``<name>.json``) are not empty."""
+    (``provenance.figure_data``, saved beside it as ``<name>.json``) are not empty."""
     png = root / "figures" / "smoke" / f"{name}.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{name}: not a PNG"
     axes = json.loads(png.with_suffix(".json").read_text())["axes"]
@@ -129,10 +129,10 @@ def check_03(root: Path) -> None:
     t = r["table"]
     singles = [v["avg_f1"] for k, v in t.items() if k.startswith("single sample")]
     assert t[r["chosen_rule"]]["avg_f1"] > sum(singles) / len(singles)
-    from confprofile import vote
+    from confprofile import pseudo_labelling
 
-    assert r["rule_criterion"] == vote.CRITERION and set(r["rule_score_pool"]) == set(r["heldout_agreement_pool"])
-    assert r["chosen_rule"] == vote.choose_rule(r["rule_score_pool"], r["heldout_agreement_pool"])
+    assert r["rule_criterion"] == pseudo_labelling.CRITERION and set(r["rule_score_pool"]) == set(r["heldout_agreement_pool"])
+    assert r["chosen_rule"] == pseudo_labelling.choose_rule(r["rule_score_pool"], r["heldout_agreement_pool"])
     study = r["rule_choice_study"]  # the chooser misses where weak teachers lean together; the alternative does not
     assert set(study) == {f"{s} | {c}" for s in p["rule_study_scenarios"] for c in p["rule_study_criteria"]}
     for row in study.values():
@@ -382,17 +382,10 @@ def _parameter_defaults(name: str) -> dict:
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_parameter_cell_defaults_equal_the_schema(name):
-    """Each parameter is a profile key with the schema's type and default (the one source)."""
-    from confprofile.config import KEYS
-
-    cell = _parameter_cell(name)
-    assert cell, f"{name}: no parameters"
-    for key, (kind, value) in cell.items():
-        assert key in KEYS, f"{name}: parameter {key!r} is not a profile key (confprofile/config.py)"
-        assert kind == KEYS[key].type.__name__, f"{name}: {key}: {kind} here, {KEYS[key].type.__name__} in the schema"
-        assert json.dumps(value) == json.dumps(KEYS[key].default), \
-            f"{name}: default {key}={value!r} differs from the schema's {KEYS[key].default!r}"
+def test_parameter_cells_hold_the_profile_and_overrides_only(name):
+    """Every value comes from the profile file (``params.for_notebook``), none is repeated in a
+    notebook: the parameters cell names the profile and the run's overrides, nothing else."""
+    assert _parameter_cell(name) == {"profile": ("str", "smoke"), "overrides": ("dict", {})}
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

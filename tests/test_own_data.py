@@ -3,7 +3,7 @@ with and without gold, and notebooks 01-03 on it without gold; plus the pieces i
 (profile files by path, the data stage, taxonomy and record checks, health warnings).
 
 What runs here: the converter, ``confprofile.dataset``, ``confprofile.synthesis`` (one teacher a
-call), ``confprofile.vote`` and ``confprofile.evaluation`` on the example, with and without gold
+call), ``confprofile.pseudo_labelling`` and ``confprofile.evaluation`` on the example, with and without gold
 (about 30 s); the runner on notebooks 01-03 without gold (slow, about 1 minute); and the runner
 on every notebook, 01-06, with gold (slow, about 3.5 minutes: SFT and RL at smoke scale).
 """
@@ -140,7 +140,7 @@ def test_every_command_runs_on_the_example_with_and_without_gold(tmp_path):
         assert "read 70 users from" in out.stderr
     assert "teachers heuristic, lexicon" in out.stdout
     run("confprofile.synthesis", "--profile", prof, "--split", "test", "--teachers", fast, "--no-progress", root=root)
-    out = run("confprofile.vote", "--profile", prof, root=root)
+    out = run("confprofile.pseudo_labelling", "--profile", prof, root=root)
     assert re.search(r"warning: (age_band|gender|occupation): the teachers agree no more than chance", out.stderr)
     pool = (root / "runs" / "own_data" / "pseudo_labels" / "pool.jsonl").read_text().splitlines()
     assert len(pool) == 70 and set(json.loads(pool[0])["attributes"]) == {"age_band", "gender", "occupation"}
@@ -152,7 +152,7 @@ def test_every_command_runs_on_the_example_with_and_without_gold(tmp_path):
     run("confprofile.dataset", "--profile", nog, root=root)
     for split in ("pool", "test"):
         run("confprofile.synthesis", "--profile", nog, "--split", split, "--teachers", fast, "--no-progress", root=root)
-    run("confprofile.vote", "--profile", nog, root=root)
+    run("confprofile.pseudo_labelling", "--profile", nog, root=root)
     assert (root / "runs" / "own_data_no_gold" / "pseudo_labels" / "pool.jsonl").is_file()
     assert "no gold labels" in run("confprofile.evaluation", "--profile", nog, root=root).stdout
     assert not (root / "runs" / "own_data_no_gold" / "data" / "gold").exists()

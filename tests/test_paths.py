@@ -43,7 +43,7 @@ def test_a_command_on_a_builtin_profile_runs_under_an_empty_root(tmp_path):
     """Before: ``notebooks/params/smoke.yaml`` was looked up under the root, so this failed on
     the parameter file; now it gets as far as the missing annotation table, under the root."""
     env = {"CONFPROFILE_ROOT": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "confprofile.vote", "--profile", "smoke"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "confprofile.pseudo_labelling", "--profile", "smoke"], capture_output=True,
                          text=True, env=env, cwd=REPO)
     assert out.returncode == 2
     assert out.stderr == (f"error: {tmp_path.resolve()}/runs/smoke/synthesis/pool.parquet: no annotation table "

@@ -20,7 +20,7 @@ def test_the_section_is_written_from_the_files_and_marks_every_difference():
 def test_each_comparison_has_one_interval_across_the_results_files():
     """One claims path: an interval lives only in the results file of the notebook that bootstrapped
     it (06 reads 04's SFT − base and 05's RL − SFT instead of bootstrapping them again)."""
-    from confprofile.repro import load_results
+    from confprofile.provenance import load_results
 
     claims = {nb: load_results("cpu", nb).get("claims", {}) for nb in readme.NOTEBOOKS}
     keys = [k for c in claims.values() for k in c if k.endswith("_ci")]

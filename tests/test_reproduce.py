@@ -31,8 +31,8 @@ def test_run_notebook_hands_papermill_its_progress_bar(tmp_root, monkeypatch, pr
     seen = {}
     monkeypatch.setattr(papermill, "execute_notebook", lambda src, out, **kw: seen.update(kw))
     nb = reproduce.notebooks()[0]
-    reproduce.run_notebook(nb, "smoke", {"seed": 0, "not_declared": 1}, progress=progress)
-    assert seen["parameters"] == {"seed": 0}
+    reproduce.run_notebook(nb, "smoke", {"profile": "smoke", "seed": 0}, progress=progress)
+    assert seen["parameters"] == {"profile": "smoke"}  # the notebook reads every value from the profile
     if progress:
         assert seen["progress_bar"]["desc"] == nb.stem and seen["progress_bar"]["leave"] is True
     else:
@@ -45,7 +45,7 @@ def test_main_prints_one_line_per_notebook_and_a_timing_table(tmp_root, monkeypa
 
     def fake_run(nb, profile, params, progress):
         calls.append(progress)
-        return paths.results_dir(profile) / "notebooks" / nb.name
+        return paths.results_dir(params["profile"]) / "notebooks" / nb.name
 
     monkeypatch.setattr(reproduce, "run_notebook", fake_run)
     assert reproduce.main(["--profile", "smoke", "--only", "01", "--only", "02"]) == 0
@@ -71,7 +71,8 @@ def test_a_failure_still_prints_the_timing_table(tmp_root, monkeypatch, capsys):
 
 TINY = '''import os, pathlib, signal, time
 mode, beat = os.environ.get("TINY_MODE", "ok"), os.environ.get("TINY_BEAT", "")  # the test's knobs, not profile keys
-print("root:", os.environ["CONFPROFILE_ROOT"], "data:", data)  # local paths, to be written out of the copy
+from confprofile.params import for_notebook
+print("root:", os.environ["CONFPROFILE_ROOT"], "data:", for_notebook(profile, overrides).data)  # local paths, written out of the copy
 if beat:  # a long cell deaf to interrupts (a C call): it writes a beat every 50 ms
     pathlib.Path(beat + ".pid").write_text(str(os.getpid()))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -87,7 +88,7 @@ def _tiny_root(root):
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell('profile: str = "smoke"\ndata: dict = None',
+    nb.cells = [nbformat.v4.new_code_cell('profile: str = "smoke"\noverrides: dict = {}',
                                           metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell(TINY)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -105,7 +106,7 @@ def test_a_failing_notebook_keeps_the_last_good_copy(tmp_path, monkeypatch, caps
     good = (executed / "01_tiny.ipynb").read_bytes()
     assert b'"ename": "AssertionError"' not in good
     assert str(tmp_path).encode() not in good  # no local paths: root written out, data paths relative
-    assert b"mine/pool.jsonl" in good
+    assert b"mine/pool.jsonl" in good  # printed by the notebook from the profile it was given
     monkeypatch.setenv("TINY_MODE", "fail")
     capsys.readouterr()
     assert reproduce.main(["--profile", "t"]) == 1
@@ -159,15 +160,3 @@ def test_stopping_the_runner_kills_its_kernel_at_once(tmp_path):
     assert not executed.exists() or not list(executed.iterdir())  # no copy of an unfinished run
 
 
-def test_a_parameter_line_papermill_cannot_parse_still_gets_the_profiles_value(tmp_path):
-    """papermill's line parser gives up on some comments (a colon inside parentheses); the runner
-    reads the cell with Python's parser, so the profile's value is passed all the same."""
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("x: float = 1.0  # (0: none; None: all)\ny = 2")
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell]
-    path = tmp_path / "01_t.ipynb"
-    nbformat.write(nb, str(path))
-    assert reproduce.declared_parameters(path) == {"x", "y"}

@@ -268,17 +268,6 @@ def test_random_reward_control_has_the_stated_mean_and_is_seeded():
                             trainer_state=State())
 
 
-def test_notebook_params_name_every_parameter_of_notebook_05():
-    import ast
-
-    from confprofile import paths, rl_runs
-
-    nb = json.loads((paths.package_repo() / "notebooks" / "05_confidence_guided_rl.ipynb").read_text(encoding="utf-8"))
-    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
-    names = [n.target.id for n in ast.parse("".join(cell["source"])).body if isinstance(n, ast.AnnAssign)]
-    assert list(rl_runs.NOTEBOOK_PARAMS) == names
-
-
 def test_every_run_has_its_predictions_name_and_seed_runs_are_named_alike():
     from confprofile import rl_runs
 

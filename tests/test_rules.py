@@ -42,7 +42,7 @@ def _ann():
 
 def test_a_saved_rule_loads_as_fitted_and_votes_only_its_teachers(tmp_root):
     ann = _ann()
-    with pytest.raises(rules.RuleNotFittedError, match="rule.json.*confprofile.vote --profile t"):
+    with pytest.raises(rules.RuleNotFittedError, match="rule.json.*confprofile.pseudo_labelling --profile t"):
         rules.load("t")
     rule = voting.vote_rule("none", reliability=True)
     fitted = rules.FittedRule(rule, rule.fit_weights(ann).to_dict(), ("a", "b", "c"), "chosen, no calibration")
@@ -101,7 +101,7 @@ class Loudest:
 def test_a_rule_registered_here_is_compared_by_03_and_used_by_04_and_05(tmp_root):
     """A new vote rule is one class and one ``register`` call: 03's label-free table scores it,
     and the fitted rule 03 saves for it is 04's ``weighted`` label source and 05's rollout vote."""
-    from confprofile import sft, vote
+    from confprofile import pseudo_labelling, sft
 
     tax = _tax()
     loud = rules.register(Loudest())
@@ -112,9 +112,9 @@ def test_a_rule_registered_here_is_compared_by_03_and_used_by_04_and_05(tmp_root
                 for i in range(20) for t, lab, c in (("a", "male", 0.95), ("b", "female", 0.5), ("c", "female", 0.4))]
         rows = [{**row, "ok": True, "rationale": ""} for row in rows]
         ann = pd.DataFrame(rows)
-        lf = vote.label_free({"pool": ann}, tax, vote_temperatures=[0.3], aggregators={}, coverage=0.8,
+        lf = pseudo_labelling.label_free({"pool": ann}, tax, vote_temperatures=[0.3], aggregators={}, coverage=0.8,
                              prior_strength=0.5, max_share_shift=0.15)
-        assert "loudest teacher" in lf.score and any(line.endswith("loudest teacher") for line in vote.rule_scores(lf))
+        assert "loudest teacher" in lf.score and any(line.endswith("loudest teacher") for line in pseudo_labelling.rule_scores(lf))
         fitted = rules.FittedRule(loud, None, ("a", "b", "c"), "none")  # as if 03 had chosen it
         fitted.save("t")
         assert rules.load("t").rule is loud

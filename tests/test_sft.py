@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from confprofile import bench, choices, paths, records, rules, sft, student, synthesis, vote, voting
+from confprofile import bench, choices, paths, pseudo_labelling, records, rules, sft, student, synthesis, voting
+from confprofile.errors import ParamsError
 from confprofile.parsing import parse_output
 from confprofile.taxonomy import load_taxonomy
 
@@ -87,7 +88,7 @@ def test_label_sources_are_computed_without_labels():
     ann = _ann()
     assert voting.most_reliable_teacher(ann) in ("a", "b")  # c agrees with nobody
     for src in ("best_single", "majority", "weighted"):
-        v = sft.source_votes(ann, src, _reliability_rule(ann))
+        v = sft.source_votes(ann, src, _reliability_rule(ann), rules.MAJORITY)
         assert v.set_index("user_id")["label"].to_dict() == {"u1": "male", "u2": "female", "u3": "male"}, src
         assert v["kept"].all()
     for src in ("gold", "weighted_calibrated"):  # the calibrated labels are notebook 03's file, read, not voted
@@ -104,7 +105,7 @@ def test_the_weighted_source_is_03s_saved_rule_before_calibration(tmp_root):
     with pytest.raises(rules.RuleNotFittedError, match="rule.json"):
         sft.pseudo_labels("t", ann, "weighted")
     for temps in ([0.3], [0.05]):
-        lf = vote.label_free({"pool": ann}, GENDER, vote_temperatures=temps, aggregators={}, coverage=0.6,
+        lf = pseudo_labelling.label_free({"pool": ann}, GENDER, vote_temperatures=temps, aggregators={}, coverage=0.6,
                              prior_strength=0.5, max_share_shift=0.15)
         lf.fitted.save("t")
         loaded = rules.load("t")
@@ -134,13 +135,29 @@ def test_sft_data_is_built_with_gold_files_locked(tmp_root, request):
     teachers = synthesis.build_teachers(["lexicon", "heuristic"], TAX)
     ann = synthesis.synthesize(recs, TAX, teachers, n_samples=2, temperature=0.7, seed=0,
                                cache_dir=paths.synthesis_cache_dir("t"), progress=False)
-    lf = vote.label_free({"pool": ann}, TAX, vote_temperatures=[0.3], aggregators={}, coverage=0.8, prior_strength=0.5,
+    lf = pseudo_labelling.label_free({"pool": ann}, TAX, vote_temperatures=[0.3], aggregators={}, coverage=0.8, prior_strength=0.5,
                          max_share_shift=0.15)
     lf.fitted.save("t")
-    records.write_jsonl(paths.pseudo_labels_path("t"), vote.pseudo_labels(ann, lf.final.votes["pool"]))
-    for src in sft.LABEL_SOURCES:
-        ex = sft.sft_examples(recs, sft.pseudo_labels("t", ann, src), TAX, 400, 3, False, 50, True)
+    records.write_jsonl(paths.pseudo_labels_path("t"), pseudo_labelling.as_records(ann, lf.final.votes["pool"]))
+    sources = sft.label_sources({"sft_label_source": "weighted_calibrated", "vote_temperatures": [0.3],
+                                 "sft_ablation_sources": ["weighted_softmax_0.3"], "aggregators": {}})
+    for src, rule in sources.items():
+        ex = sft.sft_examples(recs, sft.pseudo_labels("t", ann, src, rule), TAX, 400, 3, False, 50, True)
         assert len(ex) == 30 and all(parse_output(e["completion"][0]["content"], TAX)["age"].ok for e in ex)
+
+
+def test_any_rule_of_the_registry_is_a_label_source_and_an_unknown_one_is_named():
+    p = {"sft_label_source": "weighted_calibrated", "sft_ablation_sources": ["majority", "crowdkit_DawidSkene"],
+         "vote_temperatures": [0.3], "aggregators": {"DawidSkene": {"n_iter": 5}}}
+    sources = sft.label_sources(p)
+    assert list(sources) == [*sft.COMPARED_SOURCES, "crowdkit_DawidSkene"]
+    assert sources["majority"].id == "majority" and sources["weighted"] is None
+    rows = [{"user_id": f"u{i}", "attribute": "gender", "teacher": t, "sample": 0, "label": lab, "confidence": 0.9,
+             "ok": True, "rationale": ""} for i in range(6) for t, lab in (("a", "male"), ("b", "male"), ("c", "female"))]
+    votes = sft.source_votes(pd.DataFrame(rows), "majority", None, sources["majority"])
+    assert set(votes["label"]) == {"male"}
+    with pytest.raises(ParamsError, match="sft_ablation_sources: 'majorty' is not a label source"):
+        sft.label_sources({**p, "sft_ablation_sources": ["majorty"]})
 
 
 # -- training --------------------------------------------------------------------------------
@@ -346,18 +363,6 @@ def test_trial_settings_change_one_axis_at_a_time_and_reject_unknown_keys():
         choices.trial_settings({"sft_trials": {"sft_lr": [1]}})
 
 
-def _parameter_names(notebook: str) -> list[str]:
-    import ast
-
-    nb = json.loads((paths.package_repo() / "notebooks" / f"{notebook}.ipynb").read_text(encoding="utf-8"))
-    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
-    return [n.target.id for n in ast.parse("".join(cell["source"])).body if isinstance(n, ast.AnnAssign)]
-
-
-def test_notebook_params_name_every_parameter_of_notebook_04():
-    assert list(sft.NOTEBOOK_PARAMS) == _parameter_names("04_sft_distillation")
-
-
 def test_arm_variants_are_the_variants_beside_the_main_student():
     p = {"sft_label_source": "weighted_calibrated", "sft_steps": 9, "sft_ablation_steps": 4,
          "sft_ablation_sources": ["majority", "weighted_calibrated"]}
@@ -391,19 +396,19 @@ def test_checkpoint_predictions_are_cached_by_name_and_scored_against_the_refere
 
 def test_classical_students_by_source_learn_each_source_on_the_main_sources_records():
     from confprofile import classical
-    from confprofile.repro import derive_seed
+    from confprofile.provenance import derive_seed
 
     texts = {"a": "my wife and football", "b": "my husband and makeup", "c": "football with my wife", "d": "makeup haul"}
     male = {"a", "c"}
     pseudo = {src: [_pseudo(u, gender={"label": "male" if u in male else "female", "confidence": 0.9,
-                                       "kept": src != "majority" or u != "d"}) for u in texts] for src in sft.LABEL_SOURCES}
+                                       "kept": src != "majority" or u != "d"}) for u in texts] for src in sft.COMPARED_SOURCES}
     examples = [{"user_id": u, "prompt": [{"role": "user", "content": t}]} for u, t in texts.items()]
     tax = replace(TAX, attributes=(TAX["gender"],))
     prep = {"taxonomy": tax, "pseudo": pseudo, "examples": {"weighted_calibrated": examples},
             "test": {"user_ids": ["t"], "messages": [[{"role": "user", "content": "football and my wife"}]]}}
     p = {"sft_label_source": "weighted_calibrated", "classical_c": 10.0, "seed": 3}
     out = classical.by_source(prep, p)
-    assert list(out) == list(sft.LABEL_SOURCES) and all(len(t) == 1 for t in out.values())
+    assert list(out) == list(sft.COMPARED_SOURCES) and all(len(t) == 1 for t in out.values())
     direct = classical.fit_predict(list(texts.values()), list(texts), voting.records_as_votes(pseudo["majority"]),
                                    ["football and my wife"], ["t"], tax, c=10.0, seed=derive_seed(3, "classical"))
     assert out["majority"].equals(direct) and out["weighted"]["label"].tolist() == ["male"]

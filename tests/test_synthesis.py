@@ -26,7 +26,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 FAKE = '''
 import json, time
 from confprofile.prompts import record_text
-from confprofile.repro import derive_seed
+from confprofile.provenance import derive_seed
 from confprofile.teachers import Teacher
 
 class Fake(Teacher):

@@ -71,7 +71,7 @@ FILES = {  # teacher -> the files it reads, relative to confprofile/ (every file
     "persona": ("teachers/persona.py",),
     "shared": ("teachers/__init__.py", "teachers/base.py", "teachers/cpu.py", "teachers/hf.py",
                "teachers/openai_http.py", "teachers/vllm_backend.py"),
-    "package": ("errors.py", "files.py", "paths.py", "prompts.py", "records.py", "repro.py", "taxonomy.py",
+    "package": ("errors.py", "files.py", "paths.py", "prompts.py", "records.py", "provenance.py", "taxonomy.py",
                 "today.yaml"),
     "taxonomy": ("taxonomy.yaml",),
 }

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from confprofile import vote
+from confprofile import pseudo_labelling
 from confprofile.evaluation import scores, votes_vs_gold
 from confprofile.taxonomy import parse_taxonomy
 
@@ -34,7 +34,7 @@ def split(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 def chosen():
     (pool, _), (test, gold) = split(60, 0), split(40, 1)
     ann = {"pool": pool, "test": test}
-    lf = vote.label_free(ann, TAX, vote_temperatures=[0.3], aggregators={"DawidSkene": {"n_iter": 20}},
+    lf = pseudo_labelling.label_free(ann, TAX, vote_temperatures=[0.3], aggregators={"DawidSkene": {"n_iter": 20}},
                          coverage=0.6, prior_strength=0.5, max_share_shift=0.15)
     return ann, lf, gold
 

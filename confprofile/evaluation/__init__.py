@@ -1,4 +1,4 @@
-"""Evaluation: everything that reads gold labels (stage 6, the last before the runner).
+"""Evaluation: everything that reads gold labels (rank 6 of the architecture, the last before the runner).
 
 Gold labels are for evaluation and monitoring only. This package holds every reader of them,
 and no teacher, voting, calibration, SFT or RL module may import it (tests/test_label_free.py,

@@ -1,6 +1,6 @@
 """``python -m confprofile.evaluation``: score every pseudo-label file and saved prediction table
 of a profile against its test gold (``--help`` says what is read), e.g. after
-``python -m confprofile.vote``:
+``python -m confprofile.pseudo_labelling``:
 
     python -m confprofile.evaluation --profile examples/own_data/own_data.yaml
 """
@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Score a profile's outputs against its gold labels.\n\n"
                     "Reads:  runs/<profile>/data/gold/<split>.jsonl (gold; without it, says so and exits 0; a user\n"
                     "        may lack a label for some attributes: those pairs are not scored),\n"
-                    "        runs/<profile>/pseudo_labels/<split>.jsonl (python -m confprofile.vote; named pseudo_labels)\n"
+                    "        runs/<profile>/pseudo_labels/<split>.jsonl (python -m confprofile.pseudo_labelling; named pseudo_labels)\n"
                     "        and, for the test split, runs/<profile>/predictions/<model>.parquet (notebooks 04 and 05;\n"
                     "        named predictions/<model>).\n"
                     "Writes: nothing, unless --json PATH (the reports as JSON), and only when every table scores.")
@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise RecordError(gold_file, None, "labels", "no user has a label: nothing to score")
     files = saved_output_files(profile, args.split)
     if not files:
-        print(f"nothing to score for {profile}/{args.split}: run python -m confprofile.vote (or notebooks 03-05) first")
+        print(f"nothing to score for {profile}/{args.split}: run python -m confprofile.pseudo_labelling (or notebooks 03-05) first")
         return 1
     outputs = {name: read_output(f) for name, f in files.items()}  # every check before anything is written
     overlap = {name: user_overlap(pred, gold) for name, pred in outputs.items()}

@@ -3,7 +3,7 @@
 Nothing here trains or generates: the inputs are the saved test predictions
 (``runs/<p>/predictions/*.parquet``), the test annotation table, the pseudo-label file, gold
 labels (evaluation only) and the results files of the earlier notebooks. The functions turn
-them into tables (pandas frames, saved by ``repro.save_table``) and precomputed series that
+them into tables (pandas frames, saved by ``provenance.save_table``) and precomputed series that
 ``confprofile.plots`` draws. The claims notebooks 04 and 05 score are stated in
 ``students_vs_gold``; the tables here read them back (``rl_ablation_table``, ``READ_FROM``).
 """
@@ -19,7 +19,7 @@ from confprofile import monitor, voting
 from confprofile.evaluation.intervals import claims_from, delta_frame, delta_table, read_delta, verdict, with_interval
 from confprofile.evaluation.references import chance_predictions, supervised_ceiling
 from confprofile.evaluation.scores import answers
-from confprofile.repro import derive_seed, load_results
+from confprofile.provenance import derive_seed, load_results
 from confprofile.taxonomy import UNKNOWN, Taxonomy
 
 

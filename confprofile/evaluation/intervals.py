@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from confprofile.repro import derive_seed
+from confprofile.provenance import derive_seed
 from confprofile.taxonomy import Taxonomy
 
 
@@ -72,7 +72,7 @@ def paired_bootstrap(pred_a: pd.DataFrame, pred_b: pd.DataFrame, gold: pd.DataFr
 
     Both prediction tables (``user_id, attribute, label``) are scored on the same resampled
     users (drawn with replacement from gold's users, ``n_boot`` times, with a generator seeded
-    by ``repro.derive_seed(seed, "paired_bootstrap")``). Returns ``{"delta": the difference on
+    by ``provenance.derive_seed(seed, "paired_bootstrap")``). Returns ``{"delta": the difference on
     all users, "ci": [lo, hi] percentile interval at ``level``, "n_users", "n_boot"}``.
 
     >>> from confprofile.taxonomy import parse_taxonomy

@@ -63,7 +63,7 @@ def read_output(path: str | Path) -> pd.DataFrame:
 
 
 def saved_outputs(profile: str, split: str = "test") -> dict[str, pd.DataFrame]:
-    """A profile's scoreable outputs on a split, by name: ``pseudo_labels`` (``confprofile.vote``'s
+    """A profile's scoreable outputs on a split, by name: ``pseudo_labels`` (``confprofile.pseudo_labelling``'s
     file ``runs/<p>/pseudo_labels/<split>.jsonl``, as votes) and ``predictions/<model>``, each
     ``runs/<p>/predictions/<model>.parquet`` (test split only; 04 writes one named
     ``pseudo_labels`` too, a different table). Each is checked by ``read_output``."""

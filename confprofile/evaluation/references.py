@@ -15,7 +15,7 @@ import pandas as pd
 from confprofile import paths, records
 from confprofile.evaluation.gold_labels import split_gold
 from confprofile.evaluation.scores import score
-from confprofile.repro import rng
+from confprofile.provenance import rng
 from confprofile.taxonomy import Taxonomy
 
 

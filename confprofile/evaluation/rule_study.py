@@ -10,7 +10,7 @@ does:
 - ``heldout``: ``voting.heldout_agreement`` (each held-out teacher counts once; the chooser
   before issue 24);
 - ``reliability``: ``aggregation.reliability_weighted_agreement``, held-out teachers counted by
-  their Dawid-Skene accuracy above chance (``vote.label_free``'s chooser);
+  their Dawid-Skene accuracy above chance (``pseudo_labelling.label_free``'s chooser);
   ``reliability (one-coin)``: the same by one-coin Dawid-Skene's accuracy;
 - ``likelihood``: ``aggregation.heldout_likelihood`` (one-coin likelihood of each held-out
   teacher's answers given the rule's vote of the others, cross-fitted over users);
@@ -38,7 +38,7 @@ import pandas as pd
 
 from confprofile import aggregation, voting
 from confprofile.evaluation.intervals import with_interval
-from confprofile.repro import rng
+from confprofile.provenance import rng
 from confprofile.rules import registry
 
 
@@ -118,7 +118,7 @@ def accuracy(votes: pd.DataFrame, truth: pd.DataFrame) -> float:
 
 
 def rules(temperatures: Sequence[float] = (0.1, 0.3, 1.0), aggregators: Mapping | None = None) -> dict:
-    """The candidates notebook 03 compares (``vote.label_free``'s): the vote rules and crowd-kit's models."""
+    """The candidates notebook 03 compares (``pseudo_labelling.label_free``'s): the vote rules and crowd-kit's models."""
     return {r.name: r for r in registry(list(temperatures), aggregators or {}).values()}
 
 

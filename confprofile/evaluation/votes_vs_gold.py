@@ -1,7 +1,7 @@
-"""Notebook 03's gold side: the label-free vote and calibration (``vote.LabelFree``) scored
+"""Notebook 03's gold side: the label-free vote and calibration (``pseudo_labelling.LabelFree``) scored
 against the test split's gold labels, after every label-free output is written.
 
-``vote.label_free`` chooses a rule and a calibration without labels; the functions here score
+``pseudo_labelling.label_free`` chooses a rule and a calibration without labels; the functions here score
 what it chose, beside every teacher alone, every rule and every calibration: the comparison
 table (``compare``), the paired-bootstrap claims (``claims``), the cost curve,
 label shares, reliability and threshold curves, and the sweep over simulated teachers. Each
@@ -27,7 +27,7 @@ from confprofile import monitor, paths, records, voting
 from confprofile.evaluation import intervals, scores
 from confprofile.evaluation.intervals import with_interval
 from confprofile.evaluation.scores import THRESHOLDS, score
-from confprofile.repro import derive_seed
+from confprofile.provenance import derive_seed
 from confprofile.taxonomy import Taxonomy
 
 
@@ -48,7 +48,7 @@ class Comparison:
 def compare(ann: Mapping[str, pd.DataFrame], lf, gold: pd.DataFrame | None,
             taxonomy: Taxonomy) -> Comparison:
     """Every teacher alone, every vote rule (with the pool's teacher weights) and every
-    calibration of ``lf`` (a ``vote.LabelFree``) on ``ann["test"]``, scored against ``gold``;
+    calibration of ``lf`` (a ``pseudo_labelling.LabelFree``) on ``ann["test"]``, scored against ``gold``;
     each rule and calibration also on ``ann["pool"]``, for the balance of its labels there."""
     if gold is None:
         return Comparison()

@@ -47,7 +47,7 @@ import numpy as np
 import yaml
 
 from confprofile.prompts import record_text
-from confprofile.repro import rng
+from confprofile.provenance import rng
 from confprofile.taxonomy import UNKNOWN, Taxonomy, load_taxonomy
 from confprofile.teachers.base import Teacher
 

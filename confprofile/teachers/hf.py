@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from confprofile.prompts import RECORD_CLOSE, RECORD_OPEN, prompt_hash, record_text
-from confprofile.repro import derive_seed, rng
+from confprofile.provenance import derive_seed, rng
 from confprofile.taxonomy import Attribute, Taxonomy, load_taxonomy
 from confprofile.teachers.base import Teacher
 from confprofile.teachers.cpu import softmax  # the CPU teachers' label shares, the same function

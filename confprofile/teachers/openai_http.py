@@ -24,7 +24,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from confprofile.prompts import prompt_hash
-from confprofile.repro import derive_seed
+from confprofile.provenance import derive_seed
 from confprofile.teachers.base import Teacher
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})

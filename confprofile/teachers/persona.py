@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from confprofile.repro import derive_seed
+from confprofile.provenance import derive_seed
 from confprofile.taxonomy import load_taxonomy
 from confprofile.teachers.cpu import (
     SECTION_WEIGHT,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from confprofile.prompts import json_schema, prompt_hash
-from confprofile.repro import derive_seed
+from confprofile.provenance import derive_seed
 from confprofile.taxonomy import Taxonomy, load_taxonomy
 from confprofile.teachers.base import Teacher
 

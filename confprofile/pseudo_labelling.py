@@ -1,9 +1,9 @@
-"""Stage 1b-c in one call and one command: vote, calibrate, health-check, write pseudo-labels.
+"""Notebook 03's label-free path in one call and one command: vote, calibrate, health-check, write pseudo-labels.
 
 ``label_free`` is notebook 03's label-free path (the notebook calls it, then scores what it
-chose against the labels); ``python -m confprofile.vote`` runs the same without a notebook:
+chose against the labels); ``python -m confprofile.pseudo_labelling`` runs the same without a notebook:
 
-    python -m confprofile.vote --profile examples/own_data/own_data.yaml
+    python -m confprofile.pseudo_labelling --profile examples/own_data/own_data.yaml
 
 Reads ``runs/<p>/synthesis/{pool,test}.parquet`` (test where present) and the profile's taxonomy;
 writes ``runs/<p>/pseudo_labels/pool.jsonl`` (the input of distillation), the chosen rule as
@@ -233,7 +233,7 @@ def results(lf: LabelFree) -> dict:
                        "confidence_floor_pool": lf.confidence_floor, "warnings": lf.warnings}}
 
 
-def pseudo_labels(ann: pd.DataFrame, votes: pd.DataFrame) -> list[dict]:
+def as_records(ann: pd.DataFrame, votes: pd.DataFrame) -> list[dict]:
     """Pseudo-label records of a split: the final votes with up to three agreeing rationales."""
     return voting.pseudo_label_records(voting.agreeing_rationales(ann, votes, max_n=3))
 
@@ -242,7 +242,7 @@ _CLI = __doc__.split("\n\n")[2] + "\n\n" + __doc__.split("\n\n")[3]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m confprofile.vote", formatter_class=argparse.RawDescriptionHelpFormatter,
+    ap = argparse.ArgumentParser(prog="python -m confprofile.pseudo_labelling", formatter_class=argparse.RawDescriptionHelpFormatter,
                                  description="Vote, calibrate and write pseudo-labels, choosing without labels.\n\n" + _CLI)
     ap.add_argument("--profile", required=True, metavar="NAME|PATH",
                     help="smoke, cpu, gpu or a profile file (vote_temperatures, aggregators, coverage, prior_strength, "
@@ -282,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"warning: {w}", file=sys.stderr)
     print(f"wrote {lf.fitted.save(profile)} (the rule, as fitted on the pool, that distillation and RL load)")
     for s in splits:
-        out = records.write_jsonl(paths.pseudo_labels_path(profile, s), pseudo_labels(ann[s], lf.final.votes[s]))
+        out = records.write_jsonl(paths.pseudo_labels_path(profile, s), as_records(ann[s], lf.final.votes[s]))
         print(f"wrote {out} ({ann[s]['user_id'].nunique()} users, "
               f"{float(lf.final.votes[s]['kept'].mean()):.1%} of pairs kept)")
     return 0

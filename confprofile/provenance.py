@@ -23,11 +23,12 @@ import importlib.metadata
 import json
 import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from confprofile import paths
+from confprofile import config, paths
 
 PACKAGES = ("confprofile", "numpy", "scikit-learn", "torch", "transformers", "trl", "peft")
 
@@ -158,8 +159,9 @@ def code_hash(name: str, root: str | Path | None = None) -> dict:
     return {"sha256": digest.hexdigest(), "files": sorted(set(texts) | yaml)}
 
 
-def save_results(profile: str, name: str, results: dict, params: dict | None = None) -> Path:
-    """Write ``<name>.json`` in ``paths.results_dir(profile)``: results, parameters (paths under
+def save_results(profile: str, name: str, results: dict, params: Mapping | None = None) -> Path:
+    """Write ``<name>.json`` in ``paths.results_dir(profile)``: results, parameters (a notebook's
+    ``config.Config``: the keys it read, ``Config.used``; paths under
     the root written relative to it, ``portable``), package versions and the hash of the code
     that wrote it (``code_hash``: a test compares it with the code's hash now).
 
@@ -167,7 +169,8 @@ def save_results(profile: str, name: str, results: dict, params: dict | None = N
     show no local paths)."""
     path = paths.results_dir(profile) / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"name": name, "profile": profile, "params": portable(params or {}), "versions": versions(),
+    used = params.used() if isinstance(params, config.Config) else dict(params or {})
+    payload = {"name": name, "profile": profile, "params": portable(used), "versions": versions(),
                "code": code_hash(name), "results": results}
     path.write_text(json.dumps(rounded(payload), sort_keys=True, indent=1, ensure_ascii=False) + "\n",
                     encoding="utf-8")

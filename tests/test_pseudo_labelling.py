@@ -1,4 +1,4 @@
-"""``vote.label_free``'s calibration choice on hand-made pools: the guard compares every candidate's
+"""``pseudo_labelling.label_free``'s calibration choice on hand-made pools: the guard compares every candidate's
 kept label shares with the uncalibrated vote's, every candidate competes on equal terms, and
 candidates with identical kept labels are reported as one choice."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from confprofile import calibration, monitor, vote
+from confprofile import calibration, monitor, pseudo_labelling
 from confprofile.calibration import Candidate
 from confprofile.errors import ConfProfileError
 from confprofile.taxonomy import parse_taxonomy
@@ -30,7 +30,7 @@ def three_kinds(n_split=40, n_male=30, n_female=30, teachers="abc"):
 
 
 def run(ann, max_share_shift=0.15):
-    return vote.label_free({"pool": ann}, TAX, vote_temperatures=[0.3], aggregators={}, coverage=0.6,
+    return pseudo_labelling.label_free({"pool": ann}, TAX, vote_temperatures=[0.3], aggregators={}, coverage=0.6,
                            prior_strength=0.5, max_share_shift=max_share_shift)
 
 
@@ -40,7 +40,7 @@ def test_the_guard_compares_every_candidate_with_the_uncalibrated_vote():
     assert lf.vote_shares == {"g": {"f": 0.3, "m": 0.7}}
     assert lf.teacher_shares["g"]["f"] == pytest.approx(13 / 30)
     for c in lf.candidates.values():  # every candidate, against the vote's kept shares
-        assert lf.shifts[c.name] == monitor.share_shift(vote.kept_shares(c.votes["pool"], TAX), lf.vote_shares)
+        assert lf.shifts[c.name] == monitor.share_shift(pseudo_labelling.kept_shares(c.votes["pool"], TAX), lf.vote_shares)
     # thresholds keep 50% f: 0.07 from the teachers' shares (the old guard let it through), 0.2 from the vote's
     assert lf.shifts_from_teachers[thresholds]["g"] == pytest.approx(0.066667)
     assert lf.shifts[thresholds]["g"] == pytest.approx(0.2) and lf.balance[thresholds] == 1.0
@@ -65,15 +65,15 @@ def test_a_candidate_that_keeps_every_pair_can_be_the_final_choice():
     balance = {"isotonic": 0.7, "thresholds": 0.8, "prior": 0.9, "prior_thresholds": 0.95, "none": 0.7}
     shifts = {"isotonic": {"g": 0.0}, "thresholds": {"g": 0.1}, "prior": {"g": 0.12}, "prior_thresholds": {"g": 0.3},
               "none": {"g": 0.0}}
-    assert vote.choose_calibration(c, balance, shifts, 0.15).name == "prior"  # keeps every pair, most balanced
-    assert vote.choose_calibration(c, balance, shifts, 0.11).name == "thresholds"
+    assert pseudo_labelling.choose_calibration(c, balance, shifts, 0.15).name == "prior"  # keeps every pair, most balanced
+    assert pseudo_labelling.choose_calibration(c, balance, shifts, 0.11).name == "thresholds"
     # a confidence calibration ties with no calibration on balance: no calibration is chosen
-    assert vote.choose_calibration(c, balance, shifts, 0.05).name == "none"
+    assert pseudo_labelling.choose_calibration(c, balance, shifts, 0.05).name == "none"
 
 
 def test_one_teacher_is_a_one_line_error():
     ann = three_kinds(teachers="a")
-    with pytest.raises(vote.NotEnoughTeachersError) as e:
+    with pytest.raises(pseudo_labelling.NotEnoughTeachersError) as e:
         run(ann)
     assert isinstance(e.value, ConfProfileError) and isinstance(e.value, ValueError)
     assert str(e.value) == ("the vote needs two or more teachers, the pool has 1 (a): no (user, attribute) has two "
@@ -132,21 +132,21 @@ def test_the_chooser_is_reliability_weighted_agreement_and_every_rule_is_reporte
     from confprofile import aggregation, voting
 
     ann = noisy_pool()
-    lf = vote.label_free({"pool": ann}, TAX3, vote_temperatures=[0.1, 0.3], aggregators={}, coverage=0.6,
+    lf = pseudo_labelling.label_free({"pool": ann}, TAX3, vote_temperatures=[0.1, 0.3], aggregators={}, coverage=0.6,
                          prior_strength=0.5, max_share_shift=0.15)
     skills = aggregation.teacher_skills(ann)
     for name, rule in lf.rules.items():  # the alternative, held-out agreement, bit for bit as before, printed beside it
         assert lf.agreement[name] == _old_heldout_agreement(ann, rule) == voting.heldout_agreement(ann, rule)
         assert lf.score[name] == aggregation.reliability_weighted_agreement(voting.heldout_table(ann, rule), skills)
-    assert lf.chosen == vote.choose_rule(lf.score, lf.agreement)
+    assert lf.chosen == pseudo_labelling.choose_rule(lf.score, lf.agreement)
     assert lf.score[lf.chosen] == max(lf.score.values())
     assert set(lf.score_se) == set(lf.rules) and all(0 < se < 0.1 for se in lf.score_se.values())
     assert lf.runner_up in lf.rules and lf.runner_up != lf.chosen
     assert lf.score_gap == pytest.approx(lf.score[lf.chosen] - lf.score[lf.runner_up]) and lf.score_gap >= 0
     tie = [w for w in lf.warnings if w.startswith("vote rule: ")]
     assert bool(tie) == (lf.score_gap < lf.score_gap_se)
-    assert all(vote.CRITERION in w for w in tie)
-    lines = vote.rule_scores(lf)
+    assert all(pseudo_labelling.CRITERION in w for w in tie)
+    lines = pseudo_labelling.rule_scores(lf)
     scores = [float(line[2:].split()[0]) for line in lines]
     assert scores == sorted(scores, reverse=True) and lines[0].startswith(f"* {lf.score[lf.chosen]:.4f} ± ")
     assert f"  {lf.agreement[lf.chosen]:.4f}  {lf.chosen}" in lines[0]
@@ -157,7 +157,7 @@ def test_the_chooser_is_reliability_weighted_agreement_and_every_rule_is_reporte
 
 def test_a_near_tie_and_an_unequal_teacher_are_warned():
     ann = noisy_pool(n=40, seed=3, abstain={"c": 0.8})
-    lf = vote.label_free({"pool": ann}, TAX3, vote_temperatures=[0.3], aggregators={}, coverage=0.6,
+    lf = pseudo_labelling.label_free({"pool": ann}, TAX3, vote_temperatures=[0.3], aggregators={}, coverage=0.6,
                          prior_strength=0.5, max_share_shift=0.15)
     assert lf.answered["c"] < 0.5 * lf.answered["a"]
     assert any(w.startswith(f"teacher 'c' answered {lf.answered['c']:.0%} of (user, attribute) pairs, under half")
@@ -170,10 +170,10 @@ def test_a_near_tie_and_an_unequal_teacher_are_warned():
 
 def test_the_label_free_results_and_calibration_table_name_every_candidate():
     lf = run(three_kinds())
-    r = vote.results(lf)
-    assert r["chosen_rule"] == lf.chosen and r["final_method"] == lf.final.name and r["rule_criterion"] == vote.CRITERION
+    r = pseudo_labelling.results(lf)
+    assert r["chosen_rule"] == lf.chosen and r["final_method"] == lf.final.name and r["rule_criterion"] == pseudo_labelling.CRITERION
     assert r["health"]["share_shift_pool"] == lf.shifts and r["health"]["warnings"] == lf.warnings
     assert lf.rules[lf.majority].is_majority
-    table = vote.calibration_table(lf)
+    table = pseudo_labelling.calibration_table(lf)
     assert set(table.index) == {c.name for c in lf.candidates.values()}
     assert table.loc[lf.candidates["thresholds"].name, "largest kept-share shift from the vote's"] == pytest.approx(0.2)
