@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from confprofile import config, paths
+from confprofile import paths
 
 PACKAGES = ("confprofile", "numpy", "scikit-learn", "torch", "transformers", "trl", "peft")
 
@@ -169,7 +169,7 @@ def save_results(profile: str, name: str, results: dict, params: Mapping | None 
     show no local paths)."""
     path = paths.results_dir(profile) / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    used = params.used() if isinstance(params, config.Config) else dict(params or {})
+    used = params.used() if hasattr(params, "used") else dict(params or {})  # a Config: the keys read
     payload = {"name": name, "profile": profile, "params": portable(used), "versions": versions(),
                "code": code_hash(name), "results": results}
     path.write_text(json.dumps(rounded(payload), sort_keys=True, indent=1, ensure_ascii=False) + "\n",

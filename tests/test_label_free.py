@@ -17,7 +17,7 @@ from confprofile.taxonomy import load_taxonomy
 
 PKG = Path(__file__).resolve().parent.parent / "confprofile"
 LABEL_FREE = sorted((PKG / "teachers").glob("*.py")) + [
-    PKG / f"{m}.py" for m in ("prompts", "parsing", "synthesis", "voting", "calibration", "aggregation", "rules", "vote", "monitor",
+    PKG / f"{m}.py" for m in ("prompts", "parsing", "synthesis", "voting", "calibration", "aggregation", "rules", "pseudo_labelling", "monitor",
                               "sft", "student", "classical", "choices", "splits", "rl", "rl_runs", "rewards", "annotations")]
 FORBIDDEN = ("confprofile.evaluation", "confprofile.bench")  # the whole gold side (its rule_study keeps true labels too)
 

@@ -30,7 +30,7 @@ def test_save_results_is_sorted_rounded_and_stable(tmp_root):
 def test_code_hash_covers_what_a_notebook_imports_and_only_that():
     files = provenance.code_hash("01_taxonomy_exploration")["files"]
     imported = ["bench", "dataset", "monitor", "paths", "plots", "records", "evaluation/gold_labels", "params",
-                "repro", "taxonomy"]  # notebook 01's import lines
+                "provenance", "taxonomy"]  # notebook 01's import lines
     assert {f"confprofile/{m}.py" for m in imported} <= set(files)
     assert {"notebooks/01_taxonomy_exploration.ipynb", "confprofile/__init__.py", "confprofile/evaluation/__init__.py",
             "confprofile/errors.py", "confprofile/taxonomy.yaml"} <= set(files)  # packages, a module's import, data
