@@ -409,10 +409,12 @@ def prior_correction(ann_or_scores: pd.DataFrame, *, strength: float, min_confid
 
 @dataclass
 class Candidate:
-    """One calibrated version of a vote: a display ``name``, its vote table per split, the fitted
-    object (``Calibrator``, ``PriorCorrection`` or a thresholds table; fitted on the pool) and
-    whether it drops pairs (``kept=False``) rather than only rescoring or relabelling them."""
+    """One calibrated version of a vote: a stable ``id`` (``chosen_thresholds``: what results are
+    keyed by), a display ``name``, its vote table per split, the fitted object (``Calibrator``,
+    ``PriorCorrection`` or a thresholds table; fitted on the pool) and whether it drops pairs
+    (``kept=False``) rather than only rescoring or relabelling them."""
 
+    id: str
     name: str
     votes: dict[str, pd.DataFrame]
     fitted: object = field(repr=False)
@@ -452,19 +454,19 @@ def build_candidates(ann_pool: pd.DataFrame, scores: Mapping[str, pd.DataFrame],
     out = {}
     for key, (name, how) in cals.items():
         cal = fit_confidence_calibrator(ann_pool, **how, **kw)
-        out[key] = Candidate(name, {s: cal.transform(v) for s, v in raw.items()}, cal, False)
+        out[key] = Candidate(f"chosen_{key}", name, {s: cal.transform(v) for s, v in raw.items()}, cal, False)
     thresholds_raw = fit_class_thresholds(raw["pool"], coverage=coverage)
-    out["thresholds"] = Candidate("chosen + class thresholds",
+    out["thresholds"] = Candidate("chosen_thresholds", "chosen + class thresholds",
                                   {s: apply_thresholds(v, thresholds_raw) for s, v in raw.items()},
                                   thresholds_raw, True)
     prior = fit_prior_correction(scores["pool"], strength=prior_strength)
     corrected = {split: prior.transform(s) for split, s in scores.items()}
-    out["prior"] = Candidate("chosen + prior correction", corrected, prior, False)
+    out["prior"] = Candidate("chosen_prior", "chosen + prior correction", corrected, prior, False)
     thresholds = fit_class_thresholds(corrected["pool"], coverage=coverage)
-    out["prior_thresholds"] = Candidate("chosen + prior correction + class thresholds",
+    out["prior_thresholds"] = Candidate("chosen_prior_thresholds", "chosen + prior correction + class thresholds",
                                         {s: apply_thresholds(v, thresholds) for s, v in corrected.items()},
                                         thresholds, True)
-    out["none"] = Candidate("chosen, no calibration", raw, None, False)
+    out["none"] = Candidate("chosen_none", "chosen, no calibration", raw, None, False)
     return out
 
 
@@ -494,16 +496,16 @@ def once_per_holdout(agreement: Callable[[pd.DataFrame, str], pd.DataFrame]) -> 
 
 
 def identical_candidates(candidates: Mapping[str, Candidate]) -> list[list[str]]:
-    """Groups of candidate names (two or more, in ``candidates``' order) whose kept labels are
+    """Groups of candidate ids (two or more, in ``candidates``' order) whose kept labels are
     the same on every pair of every split: a pair's kept label is its label where ``kept``,
     else none. A confidence calibration only rescores, so it is always in ``none``'s group;
     prior correction joins it when it flips no label. Candidates in a group are one choice.
 
     >>> v = pd.DataFrame({"user_id": ["u", "v"], "attribute": ["g", "g"], "label": ["x", "y"],
     ...                   "confidence": [0.9, 0.6], "kept": [True, True]})
-    >>> c = {"iso": Candidate("iso", {"pool": v.assign(confidence=[0.8, 0.7])}, None, False),
-    ...      "thr": Candidate("thr", {"pool": v.assign(kept=[True, False])}, None, True),
-    ...      "none": Candidate("none", {"pool": v}, None, False)}
+    >>> c = {"iso": Candidate("iso", "iso", {"pool": v.assign(confidence=[0.8, 0.7])}, None, False),
+    ...      "thr": Candidate("thr", "thr", {"pool": v.assign(kept=[True, False])}, None, True),
+    ...      "none": Candidate("none", "none", {"pool": v}, None, False)}
     >>> identical_candidates(c)
     [['iso', 'none']]
     """
@@ -515,5 +517,5 @@ def identical_candidates(candidates: Mapping[str, Candidate]) -> list[list[str]]
             kept = v["kept"].astype(bool) & v["label"].notna()
             lab = v["label"].astype(object).where(kept, None)
             sig.append((split, tuple(v["user_id"]), tuple(v["attribute"]), tuple(lab)))
-        groups.setdefault(tuple(sig), []).append(c.name)
+        groups.setdefault(tuple(sig), []).append(c.id)
     return [g for g in groups.values() if len(g) > 1]

@@ -3,8 +3,8 @@
 This table is the one place a parameter's default lives. The defaults are the smoke profile's
 values; ``notebooks/params/smoke.yaml`` only names itself, and ``cpu.yaml``, ``gpu.yaml`` and a
 profile of your own hold only the keys they change (``params.load_params`` merges them onto
-``defaults()``). A notebook's parameter cell repeats its defaults as literals for papermill;
-``tests/test_notebooks.py`` checks they equal these.
+``defaults()``). A notebook repeats none of them: its parameters cell holds ``profile`` and
+``overrides``, and ``params.for_notebook`` turns them into a ``Config`` (below).
 
 ``check`` rejects what YAML would otherwise let through silently: a misspelt key, a value of
 the wrong type (a string for a number: YAML reads ``1e-4`` as one), a negative number.

@@ -56,26 +56,28 @@ class NotEnoughTeachersError(ConfProfileError, ValueError):
 
 @dataclass
 class LabelFree:
-    """Everything notebook 03 decides without labels (names as in the notebook)."""
+    """Everything notebook 03 decides without labels. Rules are keyed by their stable id
+    (``rules.registry``), calibration candidates' scores by the candidate's ``id``
+    (``chosen_thresholds``); ``rules[i].name`` and ``candidates[k].name`` are for prints."""
 
-    rules: dict[str, voting.VoteRule]
+    rules: dict[str, voting.VoteRule]  # rule id -> rule
     agreement: dict[str, float]  # held-out teacher agreement per rule, every teacher once (pool; ALTERNATIVE)
-    chosen: str  # the rule with the best score (the chooser: CRITERION)
+    chosen: str  # the id of the rule with the best score (the chooser: CRITERION)
     pool_weights: dict[str, object]
     candidates: dict[str, Candidate]
-    balance: dict[str, float]  # balance of the kept pool labels per candidate name
+    balance: dict[str, float]  # balance of the kept pool labels per candidate id
     teacher_shares: dict[str, dict[str, float]]  # what the teachers said (pool)
-    shifts: dict[str, dict[str, float]]  # per candidate name: attribute -> largest kept-share change from the vote's
+    shifts: dict[str, dict[str, float]]  # per candidate id: attribute -> largest kept-share change from the vote's
     final: Candidate
     teacher_alpha: dict[str, float]  # Krippendorff's alpha between teachers per attribute (pool)
     warnings: list[str] = field(default_factory=list)
     vote_shares: dict[str, dict[str, float]] = field(default_factory=dict)  # the uncalibrated vote's kept shares (pool)
     shifts_from_teachers: dict[str, dict[str, float]] = field(default_factory=dict)  # as shifts, from teacher_shares
-    identical: list[list[str]] = field(default_factory=list)  # groups of candidate names with identical kept labels
+    identical: list[list[str]] = field(default_factory=list)  # groups of candidate ids with identical kept labels
     confidence_floor: dict[str, dict] = field(default_factory=dict)  # monitor.confidence_floor per attribute (pool)
     score: dict[str, float] = field(default_factory=dict)  # the chooser's score per rule (CRITERION, pool)
     score_se: dict[str, float] = field(default_factory=dict)  # its bootstrap standard error over pool users, per rule
-    runner_up: str | None = None  # the best-scored rule whose held-out votes differ from the chosen's (voting.rule_margin)
+    runner_up: str | None = None  # the best-scored rule (id) whose held-out votes differ from the chosen's (voting.rule_margin)
     score_gap: float = float("nan")  # chosen minus runner-up score
     score_gap_se: float = float("nan")  # standard error of that paired difference (bootstrap over users)
     teacher_weights: dict[str, dict[str, float]] = field(default_factory=dict)  # attribute -> teacher -> CRITERION's weight
@@ -88,12 +90,18 @@ class LabelFree:
         """The chosen rule as fitted on the pool, what notebook 03 saves for 04 and 05."""
         w = self.pool_weights[self.chosen]
         return rules.FittedRule(self.rules[self.chosen], None if w is None else {str(t): float(x) for t, x in w.items()},
-                                tuple(self.teachers), self.final.name)
+                                tuple(self.teachers), self.final.id)
 
     @property
     def majority(self) -> str:
-        """The name of the majority vote among ``rules`` (the baseline every rule is compared with)."""
-        return next(name for name, rule in self.rules.items() if rule.is_majority)
+        """The id of the majority vote among ``rules`` (the baseline every rule is compared with)."""
+        return next(i for i, rule in self.rules.items() if rule.is_majority)
+
+    def name(self, key: str) -> str:
+        """The display name of a rule id or a candidate id (for prints and plots)."""
+        if key in self.rules:
+            return self.rules[key].name
+        return next(c.name for c in self.candidates.values() if c.id == key)
 
 
 def choose_calibration(candidates: Mapping[str, Candidate], balance: Mapping[str, float],
@@ -104,22 +112,22 @@ def choose_calibration(candidates: Mapping[str, Candidate], balance: Mapping[str
     uncalibrated vote's (``shifts``); ``candidates["none"]`` (no calibration) on a tie with it
     (balance cannot see a confidence calibration) or if none qualifies; otherwise the first.
 
-    >>> c = {k: Candidate(k, {}, None, k in ("thresholds", "prior_thresholds"))
+    >>> c = {k: Candidate(k, k, {}, None, k in ("thresholds", "prior_thresholds"))
     ...      for k in ("thresholds", "prior", "prior_thresholds", "none")}
     >>> shifts = {"thresholds": {"g": 0.02}, "prior": {"g": 0.1}, "prior_thresholds": {"g": 0.27}, "none": {"g": 0.0}}
     >>> balance = {"thresholds": 0.8, "prior": 0.85, "prior_thresholds": 0.95, "none": 0.7}
-    >>> choose_calibration(c, balance, shifts, 0.15).name, choose_calibration(c, balance, shifts, 0.3).name
+    >>> choose_calibration(c, balance, shifts, 0.15).id, choose_calibration(c, balance, shifts, 0.3).id
     ('prior', 'prior_thresholds')
-    >>> choose_calibration(c, balance, shifts, 0.05).name
+    >>> choose_calibration(c, balance, shifts, 0.05).id
     'thresholds'
-    >>> choose_calibration(c, {**balance, "thresholds": 0.7}, shifts, 0.05).name  # a tie with no calibration
+    >>> choose_calibration(c, {**balance, "thresholds": 0.7}, shifts, 0.05).id  # a tie with no calibration
     'none'
     """
-    ok = [c for c in candidates.values() if max(shifts[c.name].values(), default=0.0) <= max_share_shift]
+    ok = [c for c in candidates.values() if max(shifts[c.id].values(), default=0.0) <= max_share_shift]
     if not ok:
         return candidates["none"]
-    best = max(round(balance[c.name], 9) for c in ok)
-    top = [c for c in ok if round(balance[c.name], 9) == best]
+    best = max(round(balance[c.id], 9) for c in ok)
+    top = [c for c in ok if round(balance[c.id], 9) == best]
     none = candidates.get("none")
     return none if any(c is none for c in top) else top[0]
 
@@ -143,8 +151,8 @@ def label_free(ann: Mapping[str, pd.DataFrame], taxonomy: Taxonomy, *, vote_temp
             f"the vote needs two or more teachers, the pool has {len(teachers)} ({', '.join(teachers) or 'none'}): "
             "no (user, attribute) has two voting units; annotate with more teachers "
             "(python -m confprofile.synthesis --teachers ...)")
-    by_name = {r.name: r for r in rules.registry(vote_temperatures, aggregators).values()}
-    heldout = {name: voting.heldout_table(ann["pool"], rule) for name, rule in by_name.items()}
+    by_id = rules.registry(vote_temperatures, aggregators)
+    heldout = {i: voting.heldout_table(ann["pool"], rule) for i, rule in by_id.items()}
     agreement = {name: voting.agreement_from_table(t) for name, t in heldout.items()}  # = voting.heldout_agreement
     weights = aggregation.teacher_weights_from_skills(aggregation.teacher_skills(ann["pool"]))
     score = {name: aggregation.reliability_weighted_agreement(t, weights) for name, t in heldout.items()}  # CRITERION
@@ -152,29 +160,31 @@ def label_free(ann: Mapping[str, pd.DataFrame], taxonomy: Taxonomy, *, vote_temp
     margin = voting.rule_margin(score, voting.heldout_bootstrap(heldout, weights=weights), chosen)  # reported
     answered = monitor.answered_shares(ann["pool"])
     # teacher weights are fitted once on the pool and used unchanged on the other splits
-    pool_weights = {name: rule.fit_weights(ann["pool"]) for name, rule in by_name.items()}
-    chosen_kw = by_name[chosen].score_kwargs(pool_weights[chosen])
-    scores = {split: by_name[chosen].scores(a, pool_weights[chosen]) for split, a in ann.items()}
+    pool_weights = {i: rule.fit_weights(ann["pool"]) for i, rule in by_id.items()}
+    chosen_kw = by_id[chosen].score_kwargs(pool_weights[chosen])
+    scores = {split: by_id[chosen].scores(a, pool_weights[chosen]) for split, a in ann.items()}
     candidates = calibration.build_candidates(ann["pool"], scores, coverage=coverage, prior_strength=prior_strength,
-                                              **chosen_kw, agreement=by_name[chosen].agreement)
-    balance = {c.name: monitor.balance(c.votes["pool"], taxonomy) for c in candidates.values()}
+                                              **chosen_kw, agreement=by_id[chosen].agreement)
+    balance = {c.id: monitor.balance(c.votes["pool"], taxonomy) for c in candidates.values()}
     said = monitor.teacher_shares(ann["pool"], taxonomy)
     voted = kept_shares(candidates["none"].votes["pool"], taxonomy)
-    kept = {c.name: kept_shares(c.votes["pool"], taxonomy) for c in candidates.values()}
-    shifts = {name: monitor.share_shift(k, voted) for name, k in kept.items()}
+    kept = {c.id: kept_shares(c.votes["pool"], taxonomy) for c in candidates.values()}
+    shifts = {i: monitor.share_shift(k, voted) for i, k in kept.items()}
     final = choose_calibration(candidates, balance, shifts, max_share_shift)
     alpha = monitor.teacher_agreement(ann["pool"], taxonomy)
     floor = monitor.confidence_floor(ann["pool"], taxonomy)
     warnings = monitor.health_warnings(alpha, floor=floor)
-    warnings += monitor.near_tie_warning(chosen, margin["runner_up"], margin["gap"], margin["gap_se"], score=CRITERION)
+    runner_up = margin["runner_up"]
+    warnings += monitor.near_tie_warning(by_id[chosen].name, by_id[runner_up].name if runner_up else None,
+                                         margin["gap"], margin["gap_se"], score=CRITERION)
     warnings += monitor.teacher_share_warnings(answered)
     for c in candidates.values():
         what = f"'{c.name}'" + ("" if c is final else " (so not chosen)")
-        warnings += monitor.health_warnings({}, shifts[c.name], max_share_shift, what=what,
+        warnings += monitor.health_warnings({}, shifts[c.id], max_share_shift, what=what,
                                             reference="the uncalibrated vote's kept shares")
-    return LabelFree(by_name, agreement, chosen, pool_weights, dict(candidates), balance, said, shifts, final, alpha,
+    return LabelFree(by_id, agreement, chosen, pool_weights, dict(candidates), balance, said, shifts, final, alpha,
                      warnings, vote_shares=voted,
-                     shifts_from_teachers={name: monitor.share_shift(k, said) for name, k in kept.items()},
+                     shifts_from_teachers={i: monitor.share_shift(k, said) for i, k in kept.items()},
                      identical=calibration.identical_candidates(candidates), confidence_floor=floor,
                      score=score, score_se=margin["se"], runner_up=margin["runner_up"], score_gap=margin["gap"],
                      score_gap_se=margin["gap_se"], answered=answered,
@@ -208,22 +218,25 @@ def rule_scores(lf: LabelFree) -> list[str]:
         s = lf.score[n]
         return (not s == s, -s if s == s else 0.0)
     return [f"{'*' if n == lf.chosen else ' '} {lf.score[n]:.4f} ± {lf.score_se.get(n, float('nan')):.4f}  "
-            f"{lf.agreement.get(n, float('nan')):.4f}  {n}" for n in sorted(lf.score, key=sort_key)]
+            f"{lf.agreement.get(n, float('nan')):.4f}  {lf.name(n)}" for n in sorted(lf.score, key=sort_key)]
 
 
 def calibration_table(lf: LabelFree) -> pd.DataFrame:
     """Per calibration candidate: the balance of its kept pool labels and the largest kept-label
     share shift from the uncalibrated vote's and from the teachers' (what ``choose_calibration``
     and the health checks read)."""
-    return pd.DataFrame({"balance of kept pool labels": lf.balance,
-                         "largest kept-share shift from the vote's": {n: max(s.values()) for n, s in lf.shifts.items()},
-                         "... from the teachers'": {n: max(s.values()) for n, s in lf.shifts_from_teachers.items()}})
+    table = pd.DataFrame({"balance of kept pool labels": lf.balance,
+                          "largest kept-share shift from the vote's": {n: max(s.values()) for n, s in lf.shifts.items()},
+                          "... from the teachers'": {n: max(s.values()) for n, s in lf.shifts_from_teachers.items()}})
+    return table.rename(index=lf.name)
 
 
 def results(lf: LabelFree) -> dict:
     """The label-free entries of notebook 03's results file: the rule chosen and its scores, the
-    calibration chosen and its fitted priors, and the pool's health checks."""
-    return {"chosen_rule": lf.chosen, "final_method": lf.final.name, "heldout_agreement_pool": lf.agreement,
+    calibration chosen and its fitted priors, and the pool's health checks; keyed by rule and
+    candidate ids, with ``names`` (id -> display name) for prints."""
+    return {"chosen_rule": lf.chosen, "final_method": lf.final.id, "heldout_agreement_pool": lf.agreement,
+            "names": {**{i: r.name for i, r in lf.rules.items()}, **{c.id: c.name for c in lf.candidates.values()}},
             "rule_score_pool": lf.score, "rule_criterion": CRITERION,
             "teacher_weights_pool": lf.teacher_weights,
             "priors": lf.candidates["prior"].fitted.priors.to_dict(orient="records"),
@@ -264,12 +277,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     lf = label_free(ann, taxonomy, vote_temperatures=p["vote_temperatures"], aggregators=p["aggregators"],
                     coverage=p["coverage"],
                     prior_strength=p["prior_strength"], max_share_shift=p["max_share_shift"])
-    print(f"teachers: {', '.join(full)}; rule: {lf.chosen}; calibration: {lf.final.name}")
+    print(f"teachers: {', '.join(full)}; rule: {lf.name(lf.chosen)}; calibration: {lf.final.name}")
     print(f"vote rules by {CRITERION} (pool; ± bootstrap standard error over users; then {ALTERNATIVE}; "
           "* chosen):")
     print("\n".join(f"  {line}" for line in rule_scores(lf)))
     if lf.runner_up is not None:
-        print(f"lead over the runner-up '{lf.runner_up}': {lf.score_gap:.4f} (standard error {lf.score_gap_se:.4f})")
+        print(f"lead over the runner-up '{lf.name(lf.runner_up)}': {lf.score_gap:.4f} (standard error {lf.score_gap_se:.4f})")
     print("answered share of (user, attribute) pairs per teacher (pool): "
           + ", ".join(f"{t} {v:.0%}" for t, v in lf.answered.items()))
     print("teacher agreement (Krippendorff alpha, pool): "
@@ -277,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("teacher agreement against the floor their stated confidences require (pool): "
           + ", ".join(f"{a} {v['agreement']:.2f}/{v['floor']:.2f}" for a, v in lf.confidence_floor.items()))
     for group in lf.identical:
-        print(f"identical kept labels (one choice): {' = '.join(group)}")
+        print(f"identical kept labels (one choice): {' = '.join(map(lf.name, group))}")
     for w in lf.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"wrote {lf.fitted.save(profile)} (the rule, as fitted on the pool, that distillation and RL load)")

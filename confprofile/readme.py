@@ -121,7 +121,7 @@ def section(profile: str = "cpu") -> str:
     ref = r2["reference_f1"]
     fmt = r2["format"]
     t4 = r4["table"]
-    chosen = c3["chosen_rule"]
+    chosen = r3["names"][c3["chosen_rule"]]
     ece_word = "lowers" if c3["isotonic_ece"] < c3["chosen_ece"] else "raises"
     trials = r4["sft_trials"]
     trial_lines = [f"| {t['name']} | {t['f1']:.3f} | {t['agreement']:.3f} | {pct(t['abstention_rate'])} "
@@ -145,7 +145,7 @@ def section(profile: str = "cpu") -> str:
         f"of samples, and {delta(c3, 'chosen_minus_majority_f1')} over plain majority voting. Dawid–Skene against "
         f"the label-free choice: {delta(c3, 'dawid_skene_minus_chosen_f1')}"
         + (f"; one-coin Dawid–Skene: {delta(c3, 'one_coin_minus_chosen_f1')}" if "one_coin_minus_chosen_f1" in c3 else "")
-        + f". Calibration, chosen without labels: {r3['final_method']}; it keeps {pct(r3['pseudo_labels']['kept_share'])} "
+        + f". Calibration, chosen without labels: {r3['names'][r3['final_method']]}; it keeps {pct(r3['pseudo_labels']['kept_share'])} "
         f"of pool pairs; on all test pairs, dropped ones counted as abstentions, it scores "
         f"{delta(c3, 'final_minus_chosen_f1')} against the uncalibrated vote, and the pairs it keeps score "
         f"{f1(c3['final_avg_f1_kept'])}. Isotonic confidence calibration {ece_word} the vote's ECE "
@@ -222,8 +222,8 @@ def blogs_section() -> str:
             "majority class (chance)": r2["reference_f1"]["majority_class"],
             **{f"teacher: {t} (one sample" + (f", {s['n_users']} users)" if s["n_users"] < n_test else ")"): s
                for t, s in sorted(r2["teacher_f1"].items())},
-            f"vote: {c3['chosen_rule']} (label-free choice)": t3[c3["chosen_rule"]],
-            f"pseudo-labels ({r3['final_method']})": t4["pseudo_labels"],
+            f"vote: {r3['names'][c3['chosen_rule']]} (label-free choice)": t3[c3["chosen_rule"]],
+            f"pseudo-labels ({r3['names'][r3['final_method']]})": t4["pseudo_labels"],
             "classical student (TF-IDF + LR on pseudo-labels)": t4["classical"],
             "SFT student": t4["sft"], "SFT+RL student": rep[r6["claims"]["final_model"]]}
     if "supervised_reference" in rep:
@@ -237,7 +237,7 @@ def blogs_section() -> str:
             f"{delta(c3, 'vote_minus_best_single_f1')}; against its own self-consistency: "
             f"{delta(c3, 'vote_minus_best_teacher_sc_f1')}; the label-free rule against majority voting: "
             f"{delta(c3, 'chosen_minus_majority_f1')} (the best rule by gold: "
-            f"{max((k for k in t3 if not k.startswith(('single', 'self', 'chosen +'))), key=lambda k: t3[k]['avg_f1'])}); "
+            f"{t3[max((k for k in t3 if k in r3['names'] and not k.startswith('chosen_')), key=lambda k: t3[k]['avg_f1'])]['name']}); "
             f"calibration against the uncalibrated vote: {delta(c3, 'final_minus_chosen_f1')}. "
             f"The SFT student ({r4['training']['sft']['steps']} steps) against uniform random: "
             f"{delta(c4, 'sft_minus_uniform_f1')}; RL against SFT: {delta(c5, 'rl_minus_sft_f1')}. "

@@ -36,23 +36,23 @@ def run(ann, max_share_shift=0.15):
 
 def test_the_guard_compares_every_candidate_with_the_uncalibrated_vote():
     lf = run(three_kinds())
-    thresholds = lf.candidates["thresholds"].name
+    thresholds, shown = lf.candidates["thresholds"].id, lf.candidates["thresholds"].name
     assert lf.vote_shares == {"g": {"f": 0.3, "m": 0.7}}
     assert lf.teacher_shares["g"]["f"] == pytest.approx(13 / 30)
     for c in lf.candidates.values():  # every candidate, against the vote's kept shares
-        assert lf.shifts[c.name] == monitor.share_shift(pseudo_labelling.kept_shares(c.votes["pool"], TAX), lf.vote_shares)
+        assert lf.shifts[c.id] == monitor.share_shift(pseudo_labelling.kept_shares(c.votes["pool"], TAX), lf.vote_shares)
     # thresholds keep 50% f: 0.07 from the teachers' shares (the old guard let it through), 0.2 from the vote's
     assert lf.shifts_from_teachers[thresholds]["g"] == pytest.approx(0.066667)
     assert lf.shifts[thresholds]["g"] == pytest.approx(0.2) and lf.balance[thresholds] == 1.0
     assert lf.final is lf.candidates["none"]
-    assert f"g: '{thresholds}' (so not chosen) moved a label share 0.20 from the uncalibrated vote's kept shares " \
+    assert f"g: '{shown}' (so not chosen) moved a label share 0.20 from the uncalibrated vote's kept shares " \
            "(more than 0.15)" in lf.warnings
-    assert run(three_kinds(), max_share_shift=0.25).final.name == thresholds  # allowed: the most balanced
+    assert run(three_kinds(), max_share_shift=0.25).final.id == thresholds  # allowed: the most balanced
 
 
 def test_candidates_with_identical_kept_labels_are_reported_as_one_choice():
     lf = run(three_kinds())
-    names = {k: c.name for k, c in lf.candidates.items()}
+    names = {k: c.id for k, c in lf.candidates.items()}
     # confidence calibrations only rescore; prior correction at 0.5 flips no split user here (f's weight 1.42 < 2)
     assert lf.identical == [[names[k] for k in ("isotonic", "isotonic_teacher", "temperature", "prior", "none")],
                             [names["thresholds"], names["prior_thresholds"]]]
@@ -60,15 +60,15 @@ def test_candidates_with_identical_kept_labels_are_reported_as_one_choice():
 
 
 def test_a_candidate_that_keeps_every_pair_can_be_the_final_choice():
-    c = {k: Candidate(k, {}, None, k in ("thresholds", "prior_thresholds"))
+    c = {k: Candidate(k, k, {}, None, k in ("thresholds", "prior_thresholds"))
          for k in ("isotonic", "thresholds", "prior", "prior_thresholds", "none")}
     balance = {"isotonic": 0.7, "thresholds": 0.8, "prior": 0.9, "prior_thresholds": 0.95, "none": 0.7}
     shifts = {"isotonic": {"g": 0.0}, "thresholds": {"g": 0.1}, "prior": {"g": 0.12}, "prior_thresholds": {"g": 0.3},
               "none": {"g": 0.0}}
-    assert pseudo_labelling.choose_calibration(c, balance, shifts, 0.15).name == "prior"  # keeps every pair, most balanced
-    assert pseudo_labelling.choose_calibration(c, balance, shifts, 0.11).name == "thresholds"
+    assert pseudo_labelling.choose_calibration(c, balance, shifts, 0.15).id == "prior"  # keeps every pair, most balanced
+    assert pseudo_labelling.choose_calibration(c, balance, shifts, 0.11).id == "thresholds"
     # a confidence calibration ties with no calibration on balance: no calibration is chosen
-    assert pseudo_labelling.choose_calibration(c, balance, shifts, 0.05).name == "none"
+    assert pseudo_labelling.choose_calibration(c, balance, shifts, 0.05).id == "none"
 
 
 def test_one_teacher_is_a_one_line_error():
@@ -149,8 +149,8 @@ def test_the_chooser_is_reliability_weighted_agreement_and_every_rule_is_reporte
     lines = pseudo_labelling.rule_scores(lf)
     scores = [float(line[2:].split()[0]) for line in lines]
     assert scores == sorted(scores, reverse=True) and lines[0].startswith(f"* {lf.score[lf.chosen]:.4f} ± ")
-    assert f"  {lf.agreement[lf.chosen]:.4f}  {lf.chosen}" in lines[0]
-    assert lines[0].endswith(f"  {lf.chosen}") and sum(line.startswith("*") for line in lines) == 1
+    assert f"  {lf.agreement[lf.chosen]:.4f}  {lf.name(lf.chosen)}" in lines[0]
+    assert lines[0].endswith(f"  {lf.rules[lf.chosen].name}") and sum(line.startswith("*") for line in lines) == 1
     w = lf.teacher_weights["g"]  # a (right 70%) counts most, c (55%) least
     assert w["a"] > w["b"] > w["c"] >= 0
 
@@ -171,9 +171,10 @@ def test_a_near_tie_and_an_unequal_teacher_are_warned():
 def test_the_label_free_results_and_calibration_table_name_every_candidate():
     lf = run(three_kinds())
     r = pseudo_labelling.results(lf)
-    assert r["chosen_rule"] == lf.chosen and r["final_method"] == lf.final.name and r["rule_criterion"] == pseudo_labelling.CRITERION
+    assert r["chosen_rule"] == lf.chosen and r["final_method"] == lf.final.id and r["rule_criterion"] == pseudo_labelling.CRITERION
     assert r["health"]["share_shift_pool"] == lf.shifts and r["health"]["warnings"] == lf.warnings
     assert lf.rules[lf.majority].is_majority
     table = pseudo_labelling.calibration_table(lf)
-    assert set(table.index) == {c.name for c in lf.candidates.values()}
+    assert set(table.index) == {c.name for c in lf.candidates.values()}  # shown by display name
+    assert r["names"][lf.chosen] == lf.rules[lf.chosen].name and r["names"][lf.final.id] == lf.final.name
     assert table.loc[lf.candidates["thresholds"].name, "largest kept-share shift from the vote's"] == pytest.approx(0.2)

@@ -114,7 +114,12 @@ def test_a_rule_registered_here_is_compared_by_03_and_used_by_04_and_05(tmp_root
         ann = pd.DataFrame(rows)
         lf = pseudo_labelling.label_free({"pool": ann}, tax, vote_temperatures=[0.3], aggregators={}, coverage=0.8,
                              prior_strength=0.5, max_share_shift=0.15)
-        assert "loudest teacher" in lf.score and any(line.endswith("loudest teacher") for line in pseudo_labelling.rule_scores(lf))
+        assert "loudest" in lf.score and any(line.endswith("loudest teacher") for line in pseudo_labelling.rule_scores(lf))
+        # by its id it is a label source of 04 without being 03's choice (sft.label_sources)
+        sources = sft.label_sources({"sft_label_source": "loudest", "sft_ablation_sources": [], "vote_temperatures": [0.3],
+                                     "aggregators": {}})
+        assert sources["loudest"] is loud
+        assert set(sft.source_votes(ann, "loudest", None, loud)["label"]) == {"male"}
         fitted = rules.FittedRule(loud, None, ("a", "b", "c"), "none")  # as if 03 had chosen it
         fitted.save("t")
         assert rules.load("t").rule is loud

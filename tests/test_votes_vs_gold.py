@@ -42,21 +42,23 @@ def chosen():
 def test_every_teacher_rule_and_calibration_is_scored_and_the_claims_hold_their_intervals(chosen):
     ann, lf, gold = chosen
     comparison = votes_vs_gold.compare(ann, lf, gold, TAX)
-    assert comparison.singles == {t: f"single sample: {t}" for t in "abc"}
-    assert comparison.self_consistency == {t: f"self-consistency: {t}" for t in "abc"}
+    assert comparison.singles == {t: f"single_sample_{t}" for t in "abc"}  # keyed by id, named for prints
+    assert comparison.self_consistency == {t: f"self_consistency_{t}" for t in "abc"}
     assert set(comparison.table) == {*comparison.singles.values(), *comparison.self_consistency.values(), *lf.rules,
-                                     *(c.name for c in lf.candidates.values())}
+                                     *(c.id for c in lf.candidates.values())}
+    assert comparison.table["single_sample_a"]["name"] == "single sample: a"
+    assert comparison.table["crowdkit_DawidSkene"]["name"] == "Dawid-Skene (crowd-kit)"
     assert comparison.table[lf.chosen]["heldout_agreement_pool"] == lf.agreement[lf.chosen]
-    assert "balance_pool" in comparison.table[lf.final.name] and "balance_pool" not in comparison.table["single sample: a"]
+    assert "balance_pool" in comparison.table[lf.final.id] and "balance_pool" not in comparison.table["single_sample_a"]
     claims = votes_vs_gold.claims(comparison, lf, gold, TAX, n_boot=50, seed=0)
-    assert claims["best_single_teacher_by_gold"] == max("abc", key=lambda t: comparison.table[f"single sample: {t}"]["avg_f1"])
+    assert claims["best_single_teacher_by_gold"] == max("abc", key=lambda t: comparison.table[f"single_sample_{t}"]["avg_f1"])
     assert {"chosen_minus_majority_f1", "vote_minus_best_single_f1", "vote_minus_best_teacher_sc_f1",
             "dawid_skene_minus_chosen_f1", "final_minus_chosen_f1"} <= set(claims)
     assert "one_coin_minus_chosen_f1" not in claims  # the profile's aggregators leave one-coin out
     for key in [k for k in claims if k + "_ci" in claims]:
         lo, hi = claims[key + "_ci"]
         assert lo - 1e-9 <= claims[key] <= hi + 1e-9, key
-    said = votes_vs_gold.claims_said(claims, comparison.table, lf.final.name, 2).splitlines()
+    said = votes_vs_gold.claims_said(claims, comparison.table, lf.final.id, 2).splitlines()
     assert len(said) == 5 and said[2].startswith("Dawid-Skene vs the label-free choice: ") and said[2].endswith(".")
     ks, cost, to_match = votes_vs_gold.cost_curve(ann["test"], lf, gold, TAX, 2)
     assert ks == [1, 2] and set(cost) == {lf.majority, lf.chosen} and to_match in (1, 2, None)

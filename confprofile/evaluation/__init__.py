@@ -6,6 +6,7 @@ tests/test_architecture.py). One module per concern:
 
 - ``gold_labels``: reads gold files (the only opener of them);
 - ``scores``: macro-F1, vote and prediction reports, reliability and threshold curves;
+- ``data_vs_gold``: notebooks 01 and 02's gold side (the test gold described, the teachers scored);
 - ``references``: the chance floor and the supervised reference (bars, never methods);
 - ``intervals``: paired bootstrap of differences, ``results.claims`` entries, how a difference
   with its interval is written;

@@ -322,12 +322,13 @@ def pipeline_steps(n_pool: int, pool_ann: pd.DataFrame, pseudo: Sequence[Mapping
 def voting_table(table: Mapping[str, Mapping], taxonomy: Taxonomy, pool: bool = False) -> pd.DataFrame:
     """Notebook 03's table (``results.table``: ``scores.vote_report`` per method) as a frame:
     average F1 on all pairs and on kept pairs, coverage, ECE, Brier, then F1 per attribute;
-    ``pool``: the balance of the pool's labels too (``balance_pool``, empty for a teacher alone)."""
+    ``pool``: the balance of the pool's labels too (``balance_pool``, empty for a teacher alone).
+    Rows are shown by each method's display ``name`` (its id where it has none)."""
     cols = {"avg F1": "avg_f1", "avg F1 kept": "avg_f1_kept", "coverage": "coverage", "ECE": "ece", "Brier": "brier",
             **({"balance (pool)": "balance_pool"} if pool else {})}
-    return pd.DataFrame.from_dict({name: {**{c: r.get(k) for c, k in cols.items()},
-                                          **{a.name: r["f1"][a.name] for a in taxonomy}}
-                                   for name, r in table.items()}, orient="index")
+    return pd.DataFrame.from_dict({r.get("name", i): {**{c: r.get(k) for c, k in cols.items()},
+                                                      **{a.name: r["f1"][a.name] for a in taxonomy}}
+                                   for i, r in table.items()}, orient="index")
 
 
 def rl_ablation_table(results05: Mapping, variants: Sequence[str]) -> pd.DataFrame:

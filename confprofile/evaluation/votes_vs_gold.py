@@ -36,11 +36,14 @@ class Comparison:
     """Notebook 03's comparison on the test split, every method on the same users and budget:
     ``singles`` and ``self_consistency`` name each teacher's two methods (its first sample with
     its own stated confidence; the majority of its samples), ``methods`` holds every method's
-    test vote table and ``table`` its ``scores.vote_report``, with ``balance_pool`` and
-    ``heldout_agreement_pool`` for the vote rules and calibrations. Empty without gold."""
+    test vote table and ``table`` its ``scores.vote_report`` with its display ``name``, and
+    ``balance_pool`` and ``heldout_agreement_pool`` for the vote rules and calibrations. Methods
+    are keyed by stable ids: a rule's id (``majority``, ``crowdkit_DawidSkene``), a calibration's
+    (``chosen_thresholds``), ``single_sample_<teacher>``, ``self_consistency_<teacher>``. Empty
+    without gold."""
 
-    singles: dict[str, str] = dataclasses.field(default_factory=dict)  # teacher -> method name
-    self_consistency: dict[str, str] = dataclasses.field(default_factory=dict)  # teacher -> method name
+    singles: dict[str, str] = dataclasses.field(default_factory=dict)  # teacher -> method id
+    self_consistency: dict[str, str] = dataclasses.field(default_factory=dict)  # teacher -> method id
     methods: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)
     table: dict[str, dict] = dataclasses.field(default_factory=dict)
 
@@ -53,16 +56,18 @@ def compare(ann: Mapping[str, pd.DataFrame], lf, gold: pd.DataFrame | None,
     if gold is None:
         return Comparison()
     by_teacher = ann["test"].groupby("teacher")
-    singles = {t: f"single sample: {t}" for t, _ in by_teacher}
-    self_consistency = {t: f"self-consistency: {t}" for t, _ in by_teacher}
+    singles = {t: f"single_sample_{t}" for t, _ in by_teacher}
+    self_consistency = {t: f"self_consistency_{t}" for t, _ in by_teacher}
+    names = {**{singles[t]: f"single sample: {t}" for t in singles},
+             **{self_consistency[t]: f"self-consistency: {t}" for t in self_consistency},
+             **{i: r.name for i, r in lf.rules.items()}, **{c.id: c.name for c in lf.candidates.values()}}
     first = {singles[t]: voting.first_sample(a) for t, a in by_teacher}  # its own stated confidence
-    votes = {split: {name: rule(a, lf.pool_weights[name]) for name, rule in lf.rules.items()}
-             for split, a in ann.items()}
+    votes = {split: {i: rule(a, lf.pool_weights[i]) for i, rule in lf.rules.items()} for split, a in ann.items()}
     methods = {**first, **{self_consistency[t]: voting.majority_vote(a) for t, a in by_teacher},
-               **votes["test"], **{c.name: c.votes["test"] for c in lf.candidates.values()}}
-    table = {name: scores.vote_report(v, gold, taxonomy) for name, v in methods.items()}
-    for name, v in {**votes["pool"], **{c.name: c.votes["pool"] for c in lf.candidates.values()}}.items():
-        table[name].update(balance_pool=monitor.balance(v, taxonomy), heldout_agreement_pool=lf.agreement.get(name))
+               **votes["test"], **{c.id: c.votes["test"] for c in lf.candidates.values()}}
+    table = {i: {"name": names[i], **scores.vote_report(v, gold, taxonomy)} for i, v in methods.items()}
+    for i, v in {**votes["pool"], **{c.id: c.votes["pool"] for c in lf.candidates.values()}}.items():
+        table[i].update(balance_pool=monitor.balance(v, taxonomy), heldout_agreement_pool=lf.agreement.get(i))
     return Comparison(singles, self_consistency, methods, table)
 
 
@@ -76,12 +81,11 @@ def claims(comparison: Comparison, lf, gold: pd.DataFrame | None, taxonomy: Taxo
     table = comparison.table
     if not table:
         return {}
-    chosen, majority, final = lf.chosen, lf.majority, lf.final.name
+    chosen, majority, final = lf.chosen, lf.majority, lf.final.id
     best = max(comparison.singles, key=lambda t: table[comparison.singles[t]]["avg_f1"])  # chosen by gold
-    best_weighted = max((n for n, r in lf.rules.items() if isinstance(r, voting.VoteRule) and n != majority),
-                        key=lambda n: table[n]["avg_f1"])
-    by_id = {r.id: n for n, r in lf.rules.items()}
-    dawid_skene, one_coin = (by_id.get(f"crowdkit_{m}") for m in ("DawidSkene", "OneCoinDawidSkene"))
+    best_weighted = max((i for i, r in lf.rules.items() if isinstance(r, voting.VoteRule) and i != majority),
+                        key=lambda i: table[i]["avg_f1"])
+    dawid_skene, one_coin = (i if i in lf.rules else None for i in ("crowdkit_DawidSkene", "crowdkit_OneCoinDawidSkene"))
     comparisons = {"chosen_minus_majority_f1": (chosen, majority),
                    "vote_minus_best_single_f1": (chosen, comparison.singles[best]),
                    "best_weighted_minus_majority_f1": (best_weighted, majority),
@@ -96,19 +100,21 @@ def claims(comparison: Comparison, lf, gold: pd.DataFrame | None, taxonomy: Taxo
             **intervals.delta_claims(comparison.methods, comparisons, gold, taxonomy, n_boot=n_boot, seed=seed),
             # levels, not differences: F1 on the pairs a method keeps is over different pairs per method
             "final_avg_f1_kept": table[final]["avg_f1_kept"], "chosen_avg_f1": table[chosen]["avg_f1"],
-            "isotonic_ece": table[lf.candidates["isotonic"].name]["ece"], "chosen_ece": table[chosen]["ece"]}
+            "isotonic_ece": table[lf.candidates["isotonic"].id]["ece"], "chosen_ece": table[chosen]["ece"]}
 
 
 def claims_said(claims: Mapping, table: Mapping[str, Mapping], final: str, n_samples: int) -> str:
-    """``claims`` as notebook 03 prints them, one sentence a line (``""`` without claims).
+    """``claims`` as notebook 03 prints them, one sentence a line (``""`` without claims); methods
+    by their display names (``table[id]["name"]``).
 
     >>> ci = {k: 1.0 for k in ("chosen_minus_majority_f1", "best_weighted_minus_majority_f1",
     ...       "vote_minus_best_single_f1", "vote_minus_best_teacher_sc_f1", "final_minus_chosen_f1")}
     >>> claims = {"chosen_rule": "r", "best_weighted_rule_by_gold": "w", "best_single_teacher_by_gold": "t",
     ...           **ci, **{k + "_ci": [0.0, 2.0] for k in ci}, "final_avg_f1_kept": 60.0, "chosen_avg_f1": 50.0,
     ...           "chosen_ece": 0.1, "isotonic_ece": 0.05}
-    >>> print(claims_said(claims, {"c": {"coverage": 0.8}}, "c", 3).splitlines()[0])
-    The label-free choice, r, against the majority vote: +1.00 [+0.00, +2.00] F1; the best weighted rule by gold (w): +1.00 [+0.00, +2.00] F1.
+    >>> table = {"c": {"name": "chosen + c", "coverage": 0.8}, "r": {"name": "rule r"}, "w": {"name": "rule w"}}
+    >>> print(claims_said(claims, table, "c", 3).splitlines()[0])
+    The label-free choice, rule r, against the majority vote: +1.00 [+0.00, +2.00] F1; the best weighted rule by gold (rule w): +1.00 [+0.00, +2.00] F1.
     """
     if not claims:
         return ""
@@ -116,9 +122,9 @@ def claims_said(claims: Mapping, table: Mapping[str, Mapping], final: str, n_sam
     def said(key):  # a claimed difference and its 95% interval
         return f"{with_interval(claims[key], claims[key + '_ci'])} F1"
 
-    lines = [f"The label-free choice, {claims['chosen_rule']}, against the majority vote: "
+    lines = [f"The label-free choice, {table[claims['chosen_rule']]['name']}, against the majority vote: "
              f"{said('chosen_minus_majority_f1')}; the best weighted rule by gold "
-             f"({claims['best_weighted_rule_by_gold']}): {said('best_weighted_minus_majority_f1')}.",
+             f"({table[claims['best_weighted_rule_by_gold']]['name']}): {said('best_weighted_minus_majority_f1')}.",
              f"Voting vs the best single teacher (by gold: {claims['best_single_teacher_by_gold']}): one sample "
              f"{said('vote_minus_best_single_f1')}; its own {n_samples}-sample self-consistency "
              f"{said('vote_minus_best_teacher_sc_f1')}."]
@@ -127,7 +133,7 @@ def claims_said(claims: Mapping, table: Mapping[str, Mapping], final: str, n_sam
                      f"vs majority: {said('dawid_skene_minus_majority_f1')}"
                      + (f"; one-coin Dawid-Skene vs the label-free choice: {said('one_coin_minus_chosen_f1')}."
                         if "one_coin_minus_chosen_f1" in claims else "."))
-    lines += [f"Calibration ({final}) vs the uncalibrated vote, dropped pairs counted as abstentions: "
+    lines += [f"Calibration ({table[final]['name']}) vs the uncalibrated vote, dropped pairs counted as abstentions: "
               f"{said('final_minus_chosen_f1')}; on the {table[final]['coverage']:.0%} of pairs it keeps "
               f"its F1 is {claims['final_avg_f1_kept']:.2f} (the vote's on all pairs: {claims['chosen_avg_f1']:.2f}).",
               f"ECE: the vote {claims['chosen_ece']:.3f}, with isotonic calibration {claims['isotonic_ece']:.3f}."]
@@ -136,7 +142,7 @@ def claims_said(claims: Mapping, table: Mapping[str, Mapping], final: str, n_sam
 
 def cost_curve(test_ann: pd.DataFrame, lf, gold: pd.DataFrame | None, taxonomy: Taxonomy,
                n_samples: int) -> tuple[list[int], dict[str, list[float]], int | None]:
-    """The cost curve of notebook 03: average F1 of the majority vote and of the chosen rule on
+    """The cost curve of notebook 03 (by rule id): average F1 of the majority vote and of the chosen rule on
     the first k samples of every teacher, k = 1..``n_samples`` (``scores.cost_curve``, with
     the pool's teacher weights), and the fewest samples at which the chosen rule reaches the
     majority vote's F1 at the full budget (None: it does not). ``[], {}, None`` without gold."""
