@@ -1,7 +1,8 @@
-"""Notebooks 01 and 02's gold side: the test gold described (01) and the teachers scored against
-it (02). Every function takes ``gold`` as ``gold_labels.split_gold`` gives it and returns an
+"""Notebooks 01 and 02's gold side: the test gold described (01) and the teachers' label shares
+beside it (02). Every function takes ``gold`` as ``gold_labels.split_gold`` gives it and returns an
 empty report where it is None (a profile of your own without gold), so a notebook's "Against
-gold" cells need no branch of their own.
+gold" cells need no branch of their own. It imports no scoring module: notebook 01 loads it, and
+``provenance.code_hash`` follows imports (02 calls ``scores`` and ``references`` itself).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from collections.abc import Sequence
 import pandas as pd
 
 from confprofile import monitor
-from confprofile.evaluation import references, scores
 from confprofile.taxonomy import Taxonomy
 
 
@@ -38,23 +38,9 @@ def clue_shares(gold: pd.DataFrame | None, taxonomy: Taxonomy) -> dict[str, dict
     return {a.name: shares[a.name] for a in taxonomy if a.name in shares}
 
 
-def teacher_f1(ann_test: pd.DataFrame, gold: pd.DataFrame | None, taxonomy: Taxonomy, *,
-               seed: int) -> tuple[dict, dict]:
-    """02's scores: each teacher's macro-F1 on its first sample (``scores.teacher_scores``) and
-    the chance floor (``references.baselines``); ``({}, {})`` without gold."""
-    if gold is None:
-        return {}, {}
-    return scores.teacher_scores(ann_test, gold, taxonomy, sample=0), references.baselines(gold, taxonomy, seed=seed)
-
-
 def f1_table(teacher: dict, reference: dict) -> dict[str, dict[str, float]]:
     """Teachers and the chance floor as one table of F1 per attribute and ``average`` (02's heatmap)."""
     return {name: {**s["f1"], "average": s["avg_f1"]} for name, s in {**teacher, **reference}.items()}
-
-
-def confidence(ann_test: pd.DataFrame, gold: pd.DataFrame | None) -> dict:
-    """Each teacher's stated confidence against gold (``scores.confidence_report``); ``{}`` without gold."""
-    return {} if gold is None else scores.confidence_report(ann_test, gold)
 
 
 def predicted_shares(ann_test: pd.DataFrame, gold: pd.DataFrame | None, taxonomy: Taxonomy,
