@@ -50,5 +50,5 @@ def predicted_shares(ann_test: pd.DataFrame, gold: pd.DataFrame | None, taxonomy
     if gold is None:
         return {}
     first = ann_test[(ann_test["sample"] == 0) & ann_test["teacher"].isin(teachers)]
-    return {"gold": monitor.label_shares(gold, taxonomy, "gold"),
+    return {"gold": label_shares(gold, taxonomy),
             **{t: monitor.label_shares(g, taxonomy, "label") for t, g in first.groupby("teacher")}}
