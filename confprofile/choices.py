@@ -44,16 +44,15 @@ def checkpoint_predictions(profile: str, p: Mapping, run: Mapping, final_step: i
                            cache: str | None = None) -> dict[int, pd.DataFrame]:
     """Greedy predictions of every saved checkpoint of a run on the given users: ``step ->
     prediction table``. ``run`` is what ``sft.train`` or ``rl.train_grpo`` returns (``path``: its
-    ``final`` model, standing for ``final_step``; ``reused``). With ``cache``, each table is kept
-    as ``runs/<p>/predictions/<cache>_<step>.parquet`` (generated again when the run was just
-    trained); without, generated on each call. SFT's learning curve, RL's checkpoint choice
+    ``final`` model, standing for ``final_step``). With ``cache``, each table is kept as
+    ``runs/<p>/predictions/<cache>_<step>.parquet`` (``student.cached_predict``: generated again
+    when the checkpoint's weights changed); without, generated on each call. SFT's learning curve, RL's checkpoint choice
     (``checkpoint_agreement``) and the notebooks' F1 by checkpoint read them."""
     gen = student.generation(p)
     out = {}
     for step, path in checkpoints.saved(Path(run["path"]).parent, final_step=final_step).items():
         out[step] = (student.predict(path, user_ids, messages, taxonomy, **gen) if cache is None else
-                     student.cached_predict(profile, f"{cache}_{step}", path, user_ids, messages, taxonomy,
-                                            fresh=not run["reused"], **gen))
+                     student.cached_predict(profile, f"{cache}_{step}", path, user_ids, messages, taxonomy, **gen))
     return out
 
 
@@ -180,7 +179,7 @@ def run_trial(profile: str, p: Mapping, prep: Mapping, name: str, setting: Mappi
         base, _ = base_student(profile, q, examples, prep["taxonomy"], folder=f"trials/{name}/base")
     run = train_student(q, base, examples, folder, steps=q["sft_trial_steps"], seed_key="trial")
     pred = student.cached_predict(profile, f"heldout_trial_{name}", run["path"], prep["heldout"]["user_ids"],
-                                  prep["heldout"]["messages"], prep["taxonomy"], fresh=not run["reused"],
+                                  prep["heldout"]["messages"], prep["taxonomy"],
                                   **student.generation(q))
     return {"name": name, "setting": dict(setting), **CRITERION, **heldout_score(pred, prep),
             "steps": q["sft_trial_steps"], "train_minutes": run["train_runtime"] / 60,

@@ -165,8 +165,8 @@ def seed_models(p: Mapping) -> dict[str, list[str]]:
 
 def run_predictions(profile: str, p: Mapping, runs: Mapping[str, Mapping], prep: Mapping) -> dict:
     """``model_name -> test predictions`` of every run's chosen checkpoint (``student.predict_runs``:
-    cached, generated again for a run trained just now), on ``prep["test"]``'s users."""
-    chosen = {model_name(n): {"path": r["path"], "reused": r["run"]["reused"]} for n, r in runs.items()}
+    cached: generated again when its weights changed), on ``prep["test"]``'s users."""
+    chosen = {model_name(n): {"path": r["path"]} for n, r in runs.items()}
     return student.predict_runs(profile, chosen, prep["test"]["user_ids"], prep["test"]["messages"], prep["taxonomy"],
                                 **student.generation(p))
 

@@ -499,7 +499,7 @@ def prepare(profile: str, p: Mapping) -> dict:
     teachers that labelled every user), the pool's parts (``splits.pool_parts``: SFT trains on
     ``sft`` only; ``heldout`` is where every choice is made), pseudo-labels (whole pool) and SFT
     examples (SFT part) per label source, and the untrained student's location (``base_path``;
-    ``base_fresh``: built just now; its tokenizer is trained on the SFT part's records), and the
+    its tokenizer is trained on the SFT part's records), and the
     student's prompts of the held-out slice and of the test users (``user_prompts``)."""
     from confprofile import student
     from confprofile.taxonomy import load_taxonomy
@@ -517,12 +517,12 @@ def prepare(profile: str, p: Mapping) -> dict:
     sft_users = set(parts["sft"])
     examples = {src: sft_examples(recs["pool"], [x for x in ps if x["user_id"] in sft_users], taxonomy, **data_kw)
                 for src, ps in pseudo.items()}
-    base_path, base_fresh = base_student(profile, p, examples[p["sft_label_source"]], taxonomy)
+    base_path, _ = base_student(profile, p, examples[p["sft_label_source"]], taxonomy)
     by_id = {r["user_id"]: r for r in recs["pool"]}
     heldout = user_prompts([by_id[u] for u in parts["heldout"]], taxonomy, p)
     return {"taxonomy": taxonomy, "records": recs, "parts": parts, "ann": ann, "teachers": teachers, "pseudo": pseudo,
             "data_kw": data_kw, "examples": examples, "heldout": heldout,
-            "test": user_prompts(recs["test"], taxonomy, p), "base_path": base_path, "base_fresh": base_fresh}
+            "test": user_prompts(recs["test"], taxonomy, p), "base_path": base_path}
 
 
 def base_student(profile: str, p: Mapping, examples: Sequence[dict], taxonomy: Taxonomy,

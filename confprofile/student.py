@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from confprofile import paths
+from confprofile import checkpoints, paths
+from confprofile.files import write_text
 from confprofile.parsing import parse_output
 from confprofile.provenance import derive_seed
 from confprofile.taxonomy import UNKNOWN, Taxonomy
@@ -333,32 +334,53 @@ def load_predictions(profile: str, model: str) -> pd.DataFrame:
     return pd.read_parquet(paths.predictions_path(profile, model))
 
 
-def cached_predictions(profile: str, model: str, make, fresh: bool) -> pd.DataFrame:
-    """The saved predictions of ``model`` unless ``fresh`` (its weights just changed) or none are
-    saved; else ``make()``'s table, saved. A warm rerun so generates nothing."""
-    if not fresh and paths.predictions_path(profile, model).is_file():
+def weights_stamp(model_path: str | Path) -> str:
+    """What tells one model's weights from another's, cheaply: the name, size and modification
+    time of each weight file in the model's folder (a model trained again, or another run's folder
+    put in its place, has others); a name that is no folder (a hub id: weights that never change)
+    stands for itself."""
+    folder = Path(model_path)
+    if not folder.is_dir():
+        return str(model_path)
+    return checkpoints.digest(sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in folder.iterdir()
+                                     if f.suffix in (".safetensors", ".bin", ".pt", ".gguf")))
+
+
+def cached_predictions(profile: str, model: str, make, made_from: Mapping) -> pd.DataFrame:
+    """The saved predictions of ``model`` when they were made from the same ``made_from`` (the
+    weights' ``weights_stamp``, the users, their prompts, the generation settings; its digest is
+    kept beside them as ``<model>.made_from``); else ``make()``'s table, saved with it. A warm rerun
+    so generates nothing, and a model trained again, a run killed between training and answering,
+    or other users never read another model's answers."""
+    path = paths.predictions_path(profile, model)
+    stamp = path.with_suffix(".made_from")
+    key = checkpoints.digest(dict(made_from))
+    if path.is_file() and stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == key:
         return load_predictions(profile, model)
+    stamp.unlink(missing_ok=True)
     table = make()
     save_predictions(table, profile, model)
+    write_text(stamp, key + "\n")
     return table
 
 
 def cached_predict(profile: str, model: str, model_path: str | Path, user_ids: Sequence[str],
-                   messages: Sequence[list[dict]], taxonomy: Taxonomy, *, fresh: bool, dtype: str, batch_size: int,
+                   messages: Sequence[list[dict]], taxonomy: Taxonomy, *, dtype: str, batch_size: int,
                    max_new_tokens: int) -> pd.DataFrame:
     """``predict``'s table of the saved model at ``model_path``, kept as ``runs/<p>/predictions/<model>``
-    (``cached_predictions``: generated again when ``fresh``, its weights having just changed)."""
+    (``cached_predictions``: generated again unless these weights answered these prompts before)."""
+    made_from = {"weights": weights_stamp(model_path), "users": list(user_ids), "messages": list(messages),
+                 "dtype": dtype, "max_new_tokens": max_new_tokens}
     return cached_predictions(profile, model, lambda: predict(model_path, user_ids, messages, taxonomy, dtype=dtype,
                                                               batch_size=batch_size, max_new_tokens=max_new_tokens),
-                              fresh=fresh)
+                              made_from)
 
 
 def predict_runs(profile: str, runs: Mapping[str, Mapping], user_ids: Sequence[str], messages: Sequence[list[dict]],
                  taxonomy: Taxonomy, *, dtype: str, batch_size: int, max_new_tokens: int) -> dict[str, pd.DataFrame]:
-    """``name -> cached_predict`` of each trained model in ``runs`` (each ``{"path", "reused"}``, as
-    ``sft.train`` and ``rl.train_grpo`` return them), saved under its name; a model trained just
-    now (``reused`` false) answers again."""
-    return {name: cached_predict(profile, name, r["path"], user_ids, messages, taxonomy, fresh=not r["reused"],
+    """``name -> cached_predict`` of each trained model in ``runs`` (each with its ``path``, as
+    ``sft.train`` and ``rl.train_grpo`` return them), saved under its name."""
+    return {name: cached_predict(profile, name, r["path"], user_ids, messages, taxonomy,
                                  dtype=dtype, batch_size=batch_size, max_new_tokens=max_new_tokens)
             for name, r in runs.items()}
 
@@ -371,8 +393,9 @@ def smollm2_predictions(profile: str, user_ids: Sequence[str], messages: Sequenc
                         taxonomy: Taxonomy) -> dict[str, pd.DataFrame]:
     """``{SMOLLM2: table}``: SmolLM2-135M-Instruct's zero-shot answers to the given users by label
     log-likelihood (``label_loglik_table``), kept as ``predictions/smollm2_zero_shot`` (its weights
-    never change, so once made it is read); ``{}`` for no users."""
+    never change: made once for the same users and prompts); ``{}`` for no users."""
     if not user_ids:
         return {}
     return {SMOLLM2: cached_predictions(
-        profile, SMOLLM2, lambda: label_loglik_table(*load_smollm2(), messages, user_ids, taxonomy), fresh=False)}
+        profile, SMOLLM2, lambda: label_loglik_table(*load_smollm2(), messages, user_ids, taxonomy),
+        {"weights": SMOLLM2, "users": list(user_ids), "messages": list(messages)})}

@@ -371,10 +371,10 @@ def test_arm_variants_are_the_variants_beside_the_main_student():
 
 
 def _fake_run(tmp_path):
-    """A run folder holding only ``final`` (standing for the last step), reused."""
+    """A run folder holding only ``final`` (standing for the last step)."""
     final = tmp_path / "run" / "final"
     final.mkdir(parents=True)
-    return {"path": str(final), "reused": True}
+    return {"path": str(final)}
 
 
 def test_checkpoint_predictions_are_cached_by_name_and_scored_against_the_reference(tmp_root, tmp_path, monkeypatch):
@@ -388,7 +388,7 @@ def test_checkpoint_predictions_are_cached_by_name_and_scored_against_the_refere
     assert list(scores) == [7] and scores[7]["agreement"] == 0.5 and "f1_se" in scores[7]
     assert paths.predictions_path("t", "heldout_x_7").is_file()
     assert calls == [(Path(run["path"]), {"dtype": "float32", "batch_size": 4, "max_new_tokens": 8})]
-    again = choices.checkpoint_predictions("t", p, run, 7, ["u"], [[]], TAX, cache="heldout_x")  # reused: read back
+    again = choices.checkpoint_predictions("t", p, run, 7, ["u"], [[]], TAX, cache="heldout_x")  # the same weights: read back
     assert len(calls) == 1 and again[7].equals(table)
     choices.checkpoint_predictions("t", p, run, 7, ["u"], [[]], TAX)  # no cache: generated on each call
     assert len(calls) == 2

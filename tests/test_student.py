@@ -2,6 +2,7 @@
 generation and label log-likelihood scoring with a tiny local model, and the GPU path."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -174,17 +175,36 @@ def test_label_loglik_with_a_cached_prefix_equals_scoring_each_full_sequence(tin
     assert t.loc["age", "confidence"] == pytest.approx(p.max() / p.sum(), rel=1e-4)
 
 
-def test_predict_runs_saves_each_model_under_its_name_and_answers_again_only_when_trained_now(tmp_root, monkeypatch):
+def test_predict_runs_saves_each_model_under_its_name_and_answers_again_only_when_its_weights_or_users_change(
+        tmp_root, tmp_path, monkeypatch):
+    import os
+
     from confprofile import paths
 
     calls = []
     table = pd.DataFrame({"user_id": ["u"], "attribute": ["gender"], "label": ["male"]})
-    monkeypatch.setattr(student, "predict", lambda path, *a, **kw: calls.append(path) or table)
-    runs = {"rl_a": {"path": "ckpt/a", "reused": True}, "rl_b": {"path": "ckpt/b", "reused": False}}
+    monkeypatch.setattr(student, "predict", lambda path, *a, **kw: calls.append(Path(path).name) or table)
+    runs = {}
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.safetensors").write_bytes(b"w" + name.encode())
+        runs[f"rl_{name}"] = {"path": str(tmp_path / name)}
     gen = {"dtype": "float32", "batch_size": 2, "max_new_tokens": 4}
     out = student.predict_runs("t", runs, ["u"], [[]], load_taxonomy(), **gen)
-    assert list(out) == ["rl_a", "rl_b"] and calls == ["ckpt/a", "ckpt/b"]
+    assert list(out) == ["rl_a", "rl_b"] and calls == ["a", "b"]
     assert all(paths.predictions_path("t", n).is_file() for n in runs)
-    student.predict_runs("t", runs, ["u"], [[]], load_taxonomy(), **gen)  # a: saved and reused; b: trained just now
-    assert calls == ["ckpt/a", "ckpt/b", "ckpt/b"]
+    student.predict_runs("t", runs, ["u"], [[]], load_taxonomy(), **gen)  # the same weights: read back
+    assert calls == ["a", "b"]
+    (tmp_path / "b" / "model.safetensors").write_bytes(b"trained again")  # b's weights change: b answers again
+    student.predict_runs("t", runs, ["u"], [[]], load_taxonomy(), **gen)
+    assert calls == ["a", "b", "b"]
+    (tmp_path / "a").rename(tmp_path / "a.old")  # another run's folder put in a's place (same bytes, another file)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "model.safetensors").write_bytes(b"wa")
+    os.utime(tmp_path / "c" / "model.safetensors", ns=(1, 1))
+    (tmp_path / "c").rename(tmp_path / "a")
+    student.predict_runs("t", runs, ["u"], [[]], load_taxonomy(), **gen)
+    assert calls == ["a", "b", "b", "a"]
+    student.predict_runs("t", runs, ["u", "v"], [[], []], load_taxonomy(), **gen)  # other users: both answer
+    assert calls == ["a", "b", "b", "a", "a", "b"]
     assert student.smollm2_predictions("t", [], [], load_taxonomy()) == {}  # no users: nothing loaded or saved
