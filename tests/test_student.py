@@ -2,6 +2,7 @@
 generation and label log-likelihood scoring with a tiny local model, and the GPU path."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -177,8 +178,6 @@ def test_label_loglik_with_a_cached_prefix_equals_scoring_each_full_sequence(tin
 
 def test_predict_runs_saves_each_model_under_its_name_and_answers_again_only_when_its_weights_or_users_change(
         tmp_root, tmp_path, monkeypatch):
-    import os
-
     from confprofile import paths
 
     calls = []
