@@ -3,8 +3,10 @@ plain torch loop on the same model, batch, examples and threads, in one run; the
 
     python benchmarks/student_throughput.py [--profile cpu] [--steps 40] [--users 200]
 
-Prints tokens/s and s/step of each loop, their ratio (trl / plain; the goal is >= 0.8), and
-greedy generation users/s at the harness's batch size. Both loops time the same steps after the
+Prints tokens/s and s/step of each loop, their ratio (trl / plain; the goal is >= 0.8), the
+plain loop once more at glibc's default malloc settings before ``student.keep_freed_memory`` (run
+first, so any slowing of the machine over the run favours it), and greedy generation users/s at
+the harness's batch size. Both loops time the same steps after the
 same warm-up steps, so start-up (dataset preparation, trainer construction) is timed apart.
 Needs notebook 03's outputs for the profile (``runs/<p>/pseudo_labels/pool.jsonl``). Builds a
 fresh tokenizer and model in a temporary folder; writes nothing under ``runs/``. Run it on an
@@ -96,8 +98,10 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=200, help="users to generate for")
     a = ap.parse_args()
     p = load_params(a.profile)
-    student.use_threads(p["torch_threads"])
     import torch
+
+    if p["torch_threads"]:
+        torch.set_num_threads(p["torch_threads"])  # student.use_threads, less keep_freed_memory until below
 
     tax = load_taxonomy(p.get("taxonomy_file"))
     recs = records.read_records(paths.records_path(a.profile, "pool"))
@@ -112,6 +116,12 @@ def main() -> None:
                                        p["sft_max_length"], p["seed"])
         model, tok = student.load_student(base, p["student_dtype"])
         print(f"{a.profile}: {student.n_params(model):,} params, batch {bs}, {torch.get_num_threads()} torch threads")
+        data = tokenized(tok, ex)
+        times = plain_loop(model, tok.pad_token_id, data, bs, a.steps, a.warmup, p["sft_learning_rate"],
+                           p["sft_record_weight"] or 0.0)
+        default_step = sum(times) / len(times)
+        kept = student.keep_freed_memory()
+        model, tok = student.load_student(base, p["student_dtype"])
 
         clock = StepClock(a.warmup)
         t0 = time.perf_counter()
@@ -124,7 +134,6 @@ def main() -> None:
         trl_step = sum(clock.times) / len(clock.times)
 
         model, tok = student.load_student(base, p["student_dtype"])
-        data = tokenized(tok, ex)
         times = plain_loop(model, tok.pad_token_id, data, bs, a.steps, a.warmup, p["sft_learning_rate"],
                            p["sft_record_weight"] or 0.0)
         plain_step = sum(times) / len(times)
@@ -133,6 +142,8 @@ def main() -> None:
               f"({total:.0f} s in all, start-up included)")
         print(f"plain loop: {plain_step:.3f} s/step, {tok_per_step / plain_step:,.0f} tokens/s")
         print(f"ratio (trl / plain tokens/s): {plain_step / trl_step:.2f}")
+        print(f"plain loop at glibc's malloc defaults (run first): {default_step:.3f} s/step; freed memory kept "
+              f"({'set' if kept else 'not available here'}): {plain_step / default_step:.2f}x the time a step")
 
         msgs = [e["prompt"] for e in ex[: a.users]]
         model.eval()

@@ -3,6 +3,8 @@ generation and label log-likelihood scoring with a tiny local model, and the GPU
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -207,3 +209,28 @@ def test_predict_runs_saves_each_model_under_its_name_and_answers_again_only_whe
     student.predict_runs("t", runs, ["u", "v"], [[], []], load_taxonomy(), **gen)  # other users: both answer
     assert calls == ["a", "b", "b", "a", "a", "b"]
     assert student.smollm2_predictions("t", [], [], load_taxonomy()) == {}  # no users: nothing loaded or saved
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_keep_freed_memory_reuses_a_freed_large_block_without_faulting_its_pages_in_again():
+    code = """
+import resource
+import torch
+from confprofile import student
+
+def faults_of_a_block_after_a_freed_one():
+    a = torch.ones(64 * 2**20 // 4)  # 64 MB: over the largest block glibc ever serves from its heap by default
+    del a
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    a = torch.ones(64 * 2**20 // 4)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+default = faults_of_a_block_after_a_freed_one()
+assert student.keep_freed_memory()
+faults_of_a_block_after_a_freed_one()  # the heap grows to hold the block once
+print(default, faults_of_a_block_after_a_freed_one())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    default, kept = map(int, out)
+    assert default > 10_000  # 16,384 pages of 4 KB faulted in afresh
+    assert kept < 1_000

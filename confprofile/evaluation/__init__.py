@@ -6,7 +6,8 @@ tests/test_architecture.py). One module per concern:
 
 - ``gold_labels``: reads gold files (the only opener of them);
 - ``scores``: macro-F1, vote and prediction reports, reliability and threshold curves;
-- ``data_vs_gold``: notebooks 01 and 02's gold side (the test gold described, the teachers scored);
+- ``data_vs_gold``: notebooks 01 and 02's gold side (the test gold described, the teachers' label
+  shares and F1 table beside it; ``scores`` scores the teachers);
 - ``references``: the chance floor and the supervised reference (bars, never methods);
 - ``intervals``: paired bootstrap of differences, ``results.claims`` entries, how a difference
   with its interval is written;
