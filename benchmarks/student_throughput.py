@@ -5,8 +5,10 @@ plain torch loop on the same model, batch, examples and threads, in one run; the
 
 Prints tokens/s and s/step of each loop, their ratio (trl / plain; the goal is >= 0.8), the
 plain loop once more at glibc's default malloc settings before ``student.keep_freed_memory`` (run
-first, so any slowing of the machine over the run favours it), and greedy generation users/s at
-the harness's batch size. Both loops time the same steps after the
+first, so any slowing of the machine over the run favours it), the plain loop on length-grouped
+batches (``sft_group_by_length``) beside the pool's order (random as to length; both loops above
+take that order, the trl path with ``group_by_length`` off) with the padded share of each, and
+greedy generation users/s at the harness's batch size. Both loops time the same steps after the
 same warm-up steps, so start-up (dataset preparation, trainer construction) is timed apart.
 Needs notebook 03's outputs for the profile (``runs/<p>/pseudo_labels/pool.jsonl``). Builds a
 fresh tokenizer and model in a temporary folder; writes nothing under ``runs/``. Run it on an
@@ -56,6 +58,30 @@ def tokenized(tok, examples):
         prompt = tok.apply_chat_template(e["prompt"], tokenize=False, add_generation_prompt=True)
         out.append((tok(full, add_special_tokens=False)["input_ids"], len(tok(prompt, add_special_tokens=False)["input_ids"])))
     return out
+
+
+def padded_share(data, batch_size: int) -> float:
+    """The share of padding tokens when ``data`` is cut into batches in its order."""
+    cells = pad = 0
+    for s in range(0, len(data) - batch_size + 1, batch_size):
+        lens = [len(ids) for ids, _ in data[s:s + batch_size]]
+        cells += len(lens) * max(lens)
+        pad += len(lens) * max(lens) - sum(lens)
+    return pad / cells
+
+
+def length_grouped(data, batch_size: int, seed: int):
+    """``data`` shuffled, sorted by length within chunks of 50 batches (as transformers'
+    ``LengthGroupedSampler``), then the batches shuffled: like-length batches in random order."""
+    import random
+
+    rng = random.Random(seed)
+    order = rng.sample(data, len(data))
+    chunk = 50 * batch_size
+    order = [x for s in range(0, len(order), chunk) for x in sorted(order[s:s + chunk], key=lambda d: -len(d[0]))]
+    batches = [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return [x for b in batches for x in b]
 
 
 def plain_loop(model, pad_id: int, data, batch_size: int, steps: int, warmup: int, lr: float, record_weight: float):
@@ -137,6 +163,11 @@ def main() -> None:
         times = plain_loop(model, tok.pad_token_id, data, bs, a.steps, a.warmup, p["sft_learning_rate"],
                            p["sft_record_weight"] or 0.0)
         plain_step = sum(times) / len(times)
+        grouped = length_grouped(data, bs, p["seed"])
+        model, tok = student.load_student(base, p["student_dtype"])
+        times = plain_loop(model, tok.pad_token_id, grouped, bs, a.steps, a.warmup, p["sft_learning_rate"],
+                           p["sft_record_weight"] or 0.0)
+        grouped_step = sum(times) / len(times)
         tok_per_step = bs * sum(len(ids) for ids, _ in data) / len(data)  # the same examples feed both loops
         print(f"trl path:   {trl_step:.3f} s/step, {tok_per_step / trl_step:,.0f} tokens/s "
               f"({total:.0f} s in all, start-up included)")
@@ -144,6 +175,9 @@ def main() -> None:
         print(f"ratio (trl / plain tokens/s): {plain_step / trl_step:.2f}")
         print(f"plain loop at glibc's malloc defaults (run first): {default_step:.3f} s/step; freed memory kept "
               f"({'set' if kept else 'not available here'}): {plain_step / default_step:.2f}x the time a step")
+        print(f"plain loop on length-grouped batches (sft_group_by_length): {grouped_step:.3f} s/step, "
+              f"{padded_share(grouped, bs):.1%} padding against {padded_share(data, bs):.1%} in the pool's order "
+              f"above: {grouped_step / plain_step:.2f}x the time a step")
 
         msgs = [e["prompt"] for e in ex[: a.users]]
         model.eval()

@@ -137,6 +137,9 @@ SFT = (  # notebook 04: the student and its distillation
         "held-out slice"),
     Key("sft_trial_steps", int, 40, "steps of each trial student"),
     Key("sft_batch_size", int, 8, "examples per device step"),
+    Key("sft_group_by_length", bool, False, "batches of examples of like length (transformers' LengthGroupedSampler: "
+        "sorted within ~50 batches at a time), so little of a batch is padding; a killed run resumes in an order of "
+        "its own (that sampler draws from torch's global generator); false: random batches"),
     Key("sft_grad_accum", int, 1, "gradient accumulation steps"),
     Key("sft_learning_rate", float, 0.002, "peak learning rate (cosine schedule to 10% of it)"),
     Key("sft_warmup_ratio", float, 0.05, "share of steps with linear warm-up"),

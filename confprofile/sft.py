@@ -332,13 +332,14 @@ def train(model, tokenizer, examples: Sequence[dict], out_dir: str | Path, *, ma
           grad_accum: int, learning_rate: float, warmup_ratio: float, weight_decay: float, max_length: int,
           record_weight: float | None, seed: int, save_steps: int, logging_steps: int,
           lora: Mapping | None, gradient_checkpointing: bool, progress: bool | None,
-          keep_checkpoints: bool = False, callbacks: Sequence = ()) -> dict:
+          group_by_length: bool = False, keep_checkpoints: bool = False, callbacks: Sequence = ()) -> dict:
     """Train ``model`` on ``examples`` with ``trl.SFTTrainer``; resume or reuse where possible.
 
     ``record_weight``: a number selects the two-means loss (``two_mean_loss``; 0: the mean over
     the answer tokens alone), computed from full logits; on a GPU a weight of 0 is trl's own
     completion-only loss instead (the same mean, through trl's memory-saving head for large
     vocabularies); None, trl's full-sequence loss, every token weighted alike. Cosine schedule to 10% of the peak learning rate after a linear warm-up.
+    ``group_by_length``: batches of like length (transformers' ``LengthGroupedSampler``), else random.
 
     ``out_dir/final`` holds the trained model, its tokenizer and ``train_log.json`` (the trainer's
     log history: loss and learning rate per logging step). ``out_dir/run.json`` records the recipe
@@ -366,7 +367,7 @@ def train(model, tokenizer, examples: Sequence[dict], out_dir: str | Path, *, ma
         "examples": checkpoints.digest(list(examples)),
         "max_steps": max_steps, "batch_size": batch_size, "grad_accum": grad_accum, "learning_rate": learning_rate,
         "warmup_ratio": warmup_ratio, "weight_decay": weight_decay, "max_length": max_length,
-        "record_weight": record_weight, "seed": seed, "save_steps": save_steps,
+        "record_weight": record_weight, "seed": seed, "save_steps": save_steps, "group_by_length": group_by_length,
         "lora": dict(lora) if lora else None})  # a run of another recipe is moved aside, not reused
     if (final / "train_log.json").is_file():
         return {**json.loads((final / "train_log.json").read_text(encoding="utf-8")), "reused": True,
@@ -377,6 +378,7 @@ def train(model, tokenizer, examples: Sequence[dict], out_dir: str | Path, *, ma
     cfg = SFTConfig(
         output_dir=str(out_dir), max_steps=max_steps, per_device_train_batch_size=batch_size,
         gradient_accumulation_steps=grad_accum, learning_rate=learning_rate,
+        train_sampling_strategy="group_by_length" if group_by_length else "random",
         lr_scheduler_type="cosine_with_min_lr", lr_scheduler_kwargs={"min_lr_rate": 0.1},
         warmup_steps=float(warmup_ratio), weight_decay=weight_decay, adam_beta2=0.95, max_length=max_length,
         completion_only_loss=record_weight == 0, packing=False, seed=derive_seed(seed, "sft", "trainer") % 2**31,
@@ -595,7 +597,8 @@ def train_student(p: Mapping, base_path: str | Path, examples: Sequence[dict], o
                  warmup_ratio=p["sft_warmup_ratio"], weight_decay=p["sft_weight_decay"], max_length=p["sft_max_length"],
                  record_weight=p["sft_record_weight"], seed=derive_seed(p["seed"], "sft", seed_key),
                  save_steps=p["sft_save_steps"], logging_steps=p["sft_logging_steps"], lora=p["sft_lora"],
-                 gradient_checkpointing=True, progress=None, keep_checkpoints=keep_checkpoints)
+                 gradient_checkpointing=True, progress=None, group_by_length=p["sft_group_by_length"],
+                 keep_checkpoints=keep_checkpoints)
 
 
 def train_variant(profile: str, p: Mapping, name: str, prep: Mapping) -> dict:

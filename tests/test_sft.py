@@ -198,6 +198,41 @@ def test_a_few_sft_steps_lower_the_loss_and_the_answer_parses(tmp_path):
     assert again["reused"] and again["log_history"] == r["log_history"]  # a finished run trains nothing
 
 
+def _padding_shares(tmp_path, monkeypatch, ex, base, group_by_length: bool, real) -> list[float]:
+    """The padded share of each training batch of a 6-step run (read at ``training_step``;
+    ``real``: the trainer's own method, which the counting one calls)."""
+    import transformers
+
+    shares = []
+
+    def counts_padding(self, model, inputs, *a, **k):
+        shares.append(1 - float(inputs["attention_mask"].float().mean()))
+        return real(self, model, inputs, *a, **k)
+
+    monkeypatch.setattr(transformers.Trainer, "training_step", counts_padding)
+    model, tok = student.load_student(base, "float32")
+    sft.train(model, tok, ex, tmp_path / f"run_{group_by_length}", max_steps=6, save_steps=1000,
+              group_by_length=group_by_length, **KW)
+    return shares
+
+
+@pytest.mark.slow
+def test_length_grouped_batches_carry_little_padding(tmp_path, monkeypatch):
+    import transformers
+
+    ex, base = _tiny(tmp_path)
+    long = [{**e, "user_id": f"{e['user_id']}_{k}",  # 320 examples of widely varying record lengths
+             "prompt": [{"role": "user", "content": e["prompt"][0]["content"] + " and more" * (k % 12)}]}
+            for k, e in enumerate(ex * 40)]
+    real = transformers.Trainer.training_step
+    grouped = _padding_shares(tmp_path, monkeypatch, long, base, True, real)
+    shuffled = _padding_shares(tmp_path, monkeypatch, long, base, False, real)
+    assert len(grouped) == len(shuffled) == 6
+    assert sum(grouped) < 0.3 * sum(shuffled), (grouped, shuffled)
+    recipe = json.loads((tmp_path / "run_True" / "run.json").read_text())
+    assert recipe["group_by_length"] is True  # a run of the other order is moved aside, not reused
+
+
 def _killed_at_step_5(tmp_path, monkeypatch, **train_kw):
     """Train a tiny student 8 steps, checkpoint every 2, killed at its 5th step; returns the
     examples, the base model's path, and the real ``training_step`` (put back for the rerun)."""
