@@ -71,17 +71,14 @@ def padded_share(data, batch_size: int) -> float:
 
 
 def length_grouped(data, batch_size: int, seed: int):
-    """``data`` shuffled, sorted by length within chunks of 50 batches (as transformers'
-    ``LengthGroupedSampler``), then the batches shuffled: like-length batches in random order."""
-    import random
+    """``data`` in the order transformers' ``LengthGroupedSampler`` draws (its own
+    ``get_length_grouped_indices``, seeded): sorted by length within chunks of ~50 batches."""
+    import torch
+    from transformers.trainer_pt_utils import get_length_grouped_indices
 
-    rng = random.Random(seed)
-    order = rng.sample(data, len(data))
-    chunk = 50 * batch_size
-    order = [x for s in range(0, len(order), chunk) for x in sorted(order[s:s + chunk], key=lambda d: -len(d[0]))]
-    batches = [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
-    rng.shuffle(batches)
-    return [x for b in batches for x in b]
+    order = get_length_grouped_indices([len(ids) for ids, _ in data], batch_size,
+                                       generator=torch.Generator().manual_seed(seed))
+    return [data[i] for i in order]
 
 
 def plain_loop(model, pad_id: int, data, batch_size: int, steps: int, warmup: int, lr: float, record_weight: float):
