@@ -27,7 +27,9 @@ NOTEBOOKS = sorted(p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb
 SAVERS = {"figures": "save_figure", "tables": "save_table"}
 COMMAND_RESULTS = {"04_sft_trials": "python -m confprofile.sft --trials", "05_rl_trials": "python -m confprofile.rl --trials"}
 """Results files a command writes (through the same ``provenance.save_results``), not a notebook: the
-label-free trials that chose a profile's values, which notebook 04 then reads."""
+label-free trials that chose a profile's values, which notebooks 04 and 05 then read."""
+TRIALS_SHOWN_BY = {"04_sft_trials": ("04_sft_distillation", "sft_trials"), "05_rl_trials": ("05_confidence_guided_rl", "rl_trials")}
+"""The notebook that shows each trials file, and the field of its results that holds the copy it read."""
 
 
 def committed(root: Path) -> list[str]:
@@ -256,6 +258,10 @@ def trials_disagree(root: Path, profile: str, name: str = "04_sft_trials") -> li
                 for k, v in saved["params"].items() if portable(rounded(values.get(k)), root) != v]
     problems += [f"{path.name}: the trials chose {k}={v!r}, the profile says {values.get(k)!r}"
                  for k, v in saved["results"]["chosen"].items() if rounded(values.get(k)) != rounded(v)]
+    stem, field = TRIALS_SHOWN_BY[name]
+    shown = where(root, profile)[0] / f"{stem}.json"
+    if shown.is_file() and json.loads(shown.read_text(encoding="utf-8"))["results"].get(field) != saved["results"]:
+        problems.append(f"{shown.name}: its {field} are not those of {path.name}; rerun its notebook")
     return problems
 
 
@@ -281,3 +287,19 @@ def test_the_trials_check_catches_a_value_the_trials_did_not_choose(tmp_root):
         "04_sft_trials.json: the trials chose sft_learning_rate=0.001, the profile says 0.002"]
     save_results("smoke", "04_sft_trials", {"chosen": {"sft_learning_rate": 0.002}, "trials": []}, {**keys, "seed": 1})
     assert trials_disagree(tmp_root, "smoke") == ["04_sft_trials.json: run with seed=1, the profile says 0"]
+
+
+def test_the_trials_check_catches_a_notebook_showing_other_trials(tmp_root):
+    from confprofile.provenance import save_results
+
+    keys = {"sft_trials": {"sft_learning_rate": [0.002, 0.001]}, "sft_trial_steps": 40, "heldout_users": 30,
+            "rl_users": 24, "seed": 0}
+    params = tmp_root / "notebooks" / "params" / "smoke.yaml"
+    params.write_text(params.read_text() + "sft_trials: {sft_learning_rate: [0.002, 0.001]}\nsft_trial_steps: 40\n")
+    ran = {"chosen": {"sft_learning_rate": 0.002}, "trials": [{"name": "base", "f1": 0.5}]}
+    save_results("smoke", "04_sft_trials", ran, keys)
+    save_results("smoke", "04_sft_distillation", {"sft_trials": ran}, {})
+    assert trials_disagree(tmp_root, "smoke") == []
+    save_results("smoke", "04_sft_trials", {**ran, "trials": [{"name": "base", "f1": 0.6}]}, keys)
+    assert trials_disagree(tmp_root, "smoke") == [
+        "04_sft_distillation.json: its sft_trials are not those of 04_sft_trials.json; rerun its notebook"]
