@@ -273,13 +273,18 @@ def test_committed_trials_back_the_profile_values(profile, name):
     assert trials_disagree(REPO, profile, name) == []
 
 
+def trials_profile(root: Path) -> dict:
+    """Give ``root``'s smoke profile a trial grid; returns the parameters its trials record."""
+    params = root / "notebooks" / "params" / "smoke.yaml"
+    params.write_text(params.read_text() + "sft_trials: {sft_learning_rate: [0.002, 0.001]}\nsft_trial_steps: 40\n")
+    return {"sft_trials": {"sft_learning_rate": [0.002, 0.001]}, "sft_trial_steps": 40, "heldout_users": 30,
+            "rl_users": 24, "seed": 0}
+
+
 def test_the_trials_check_catches_a_value_the_trials_did_not_choose(tmp_root):
     from confprofile.provenance import save_results
 
-    grid = {"sft_learning_rate": [0.002, 0.001]}
-    keys = {"sft_trials": grid, "sft_trial_steps": 40, "heldout_users": 30, "rl_users": 24, "seed": 0}
-    params = tmp_root / "notebooks" / "params" / "smoke.yaml"
-    params.write_text(params.read_text() + "sft_trials: {sft_learning_rate: [0.002, 0.001]}\nsft_trial_steps: 40\n")
+    keys = trials_profile(tmp_root)
     save_results("smoke", "04_sft_trials", {"chosen": {"sft_learning_rate": 0.002}, "trials": []}, keys)
     assert trials_disagree(tmp_root, "smoke") == []
     save_results("smoke", "04_sft_trials", {"chosen": {"sft_learning_rate": 0.001}, "trials": []}, keys)
@@ -292,10 +297,7 @@ def test_the_trials_check_catches_a_value_the_trials_did_not_choose(tmp_root):
 def test_the_trials_check_catches_a_notebook_showing_other_trials(tmp_root):
     from confprofile.provenance import save_results
 
-    keys = {"sft_trials": {"sft_learning_rate": [0.002, 0.001]}, "sft_trial_steps": 40, "heldout_users": 30,
-            "rl_users": 24, "seed": 0}
-    params = tmp_root / "notebooks" / "params" / "smoke.yaml"
-    params.write_text(params.read_text() + "sft_trials: {sft_learning_rate: [0.002, 0.001]}\nsft_trial_steps: 40\n")
+    keys = trials_profile(tmp_root)
     ran = {"chosen": {"sft_learning_rate": 0.002}, "trials": [{"name": "base", "f1": 0.5}]}
     save_results("smoke", "04_sft_trials", ran, keys)
     save_results("smoke", "04_sft_distillation", {"sft_trials": ran}, {})
