@@ -115,7 +115,7 @@ def plain_loop(model, pad_id: int, data, batch_size: int, steps: int, warmup: in
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--profile", default="cpu")
+    ap.add_argument("--profile", default="cpu", metavar="NAME|PATH", help="cpu, gpu or a profile file")
     ap.add_argument("--steps", type=int, default=40, help="timed steps of each loop")
     ap.add_argument("--warmup", type=int, default=5, help="untimed steps before them")
     ap.add_argument("--users", type=int, default=200, help="users to generate for")
@@ -127,8 +127,8 @@ def main() -> None:
         torch.set_num_threads(p["torch_threads"])  # student.use_threads, less keep_freed_memory until below
 
     tax = load_taxonomy(p.get("taxonomy_file"))
-    recs = records.read_records(paths.records_path(a.profile, "pool"))
-    pseudo = [o for _, o in records.read_jsonl(paths.pseudo_labels_path(a.profile, "pool"))]
+    recs = records.read_records(paths.records_path(p["profile"], "pool"))
+    pseudo = [o for _, o in records.read_jsonl(paths.pseudo_labels_path(p["profile"], "pool"))]
     ex = sft.sft_examples(recs, pseudo, tax, p["sft_max_chars"], p["sft_max_items"], p["sft_system_prompt"],
                           p["sft_rationale_chars"], p["sft_confidence"], p["sft_abstain"])
     bs = p["sft_batch_size"] * p["sft_grad_accum"]
@@ -138,7 +138,7 @@ def main() -> None:
                                        p["student_heads"], p["student_kv_heads"], p["student_ffn"],
                                        p["sft_max_length"], p["seed"])
         model, tok = student.load_student(base, p["student_dtype"])
-        print(f"{a.profile}: {student.n_params(model):,} params, batch {bs}, {torch.get_num_threads()} torch threads")
+        print(f"{p['profile']}: {student.n_params(model):,} params, batch {bs}, {torch.get_num_threads()} torch threads")
         data = tokenized(tok, ex)
         times = plain_loop(model, tok.pad_token_id, data, bs, a.steps, a.warmup, p["sft_learning_rate"],
                            p["sft_record_weight"] or 0.0)
