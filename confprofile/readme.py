@@ -112,10 +112,30 @@ def trade_off_said(curves: Mapping[str, Mapping]) -> str:
     others = ", ".join(f"{k} {f1(v)}" for k, v in best.items() if k != "vote")
     return f" Over confidence thresholds the best F1 of the vote is {f1(best['vote'])}, {others}: {verdict}."
 
+
+def rl_heldout_said(r5: Mapping, full: str) -> str:
+    """05's label-free reading: its held-out criterion for the SFT student and for the runs' chosen
+    checkpoints (``rl_runs.CRITERION``), or nothing where 05 did not record the SFT student's.
+
+    >>> rl_heldout_said({"heldout_agreement_sft": {"f1": 0.8358}, "chosen_step": {"a": 5, "b": 10},
+    ...                  "heldout_agreement": {"a": {"5": 0.835, "10": 0.83}, "b": {"5": 0.82, "10": 0.8404}}}, "a")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ". Label-free, against the held-out users' own quasi ground truth (05's criterion, F1 0 to 1): the SFT
+    student 0.836, the full recipe's chosen checkpoint 0.835, the runs' chosen checkpoints 0.835 to 0.840"
+    """
+    if "heldout_agreement_sft" not in r5:
+        return ""
+    chosen = {n: r5["heldout_agreement"][n][str(s)] for n, s in r5["chosen_step"].items()}
+    return (". Label-free, against the held-out users' own quasi ground truth (05's criterion, F1 0 to 1): the SFT "
+            f"student {r5['heldout_agreement_sft']['f1']:.3f}, the full recipe's chosen checkpoint {chosen[full]:.3f}, "
+            f"the runs' chosen checkpoints {min(chosen.values()):.3f} to {max(chosen.values()):.3f}")
+
+
 def section(profile: str = "cpu") -> str:
     """The results section's Markdown for a profile, from its results files."""
     r2, r3, r4, r5, r6 = (load_results(profile, nb) for nb in NOTEBOOKS)
-    params2 = json.loads((paths.results_dir(profile) / f"{NOTEBOOKS[0]}.json").read_text(encoding="utf-8"))["params"]
+    params2, params5 = (json.loads((paths.results_dir(profile) / f"{nb}.json").read_text(encoding="utf-8"))["params"]
+                        for nb in (NOTEBOOKS[0], NOTEBOOKS[3]))
     c3, c4, c5, c6 = r3["claims"], r4["claims"], r5["claims"], r6["claims"]
     teachers = sorted(((t, s["avg_f1"]) for t, s in r2["teacher_f1"].items()), key=lambda x: -x[1])
     ref = r2["reference_f1"]
@@ -189,6 +209,7 @@ def section(profile: str = "cpu") -> str:
            + ", ".join(_signed(v) for v in c5["rl_minus_sft_f1_seeds"])
            + f" (mean {delta(c5, 'rl_minus_sft_f1_seed_mean')}, standard deviation "
            f"{c5['rl_minus_sft_f1_seed_sd']:.2f})" if "rl_minus_sft_f1_seed_sd" in c5 else "")
+        + rl_heldout_said(r5, params5["rl_variants"][0])
         + ". Each confidence component removed in turn, minus the full recipe: "
         + "; ".join(f"{name} {delta(c5, k)}" for k, name in rl_rows)
         + f". Attributes RL lowered by more than 3 points against SFT (06): {_names(c6.get('rl_fell_attributes', []))}.",

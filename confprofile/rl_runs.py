@@ -3,8 +3,9 @@
 ``prepare`` reads what RL starts from (pool records, 03's pseudo-labels, the SFT student 04
 chose, the pool's RL part and held-out slice) and samples the rollouts once; ``variant_votes``
 votes each variant's quasi ground truth and band; ``run`` trains one variant at one seed and
-chooses its checkpoint on the held-out slice, by agreement of its answers with the slice's
-stage-1 pseudo-labels (``choices.choose``: the earliest within one standard error of the best).
+chooses its checkpoint on the held-out slice, by agreement of its answers with the held-out users'
+own quasi ground truth (``heldout_reference``; ``choices.choose``: the earliest within one standard
+error of the best).
 No true label is read anywhere here (``tests/test_label_free.py`` runs this path, the trials
 included, with every such file locked); the notebook scores the chosen checkpoints on the test
 split afterwards.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from confprofile import choices, paths, records, rl, rules, sft, splits, student
+from confprofile import choices, paths, records, rl, rules, sft, splits, student, voting
 from confprofile.provenance import derive_seed
 from confprofile.taxonomy import load_taxonomy
 
@@ -33,9 +34,16 @@ ROLLOUT_KEYS = ("heldout_users", "rl_users", "rl_rollouts", "rl_rollout_temperat
 so a change of learning rate, band or steps (a trial) reuses them."""
 
 CRITERION = {"split": "heldout",
-             "metric": "avg macro-F1 of the chosen checkpoint's answers against the stage-1 pseudo-labels (03) "
-                       "of the first rl_heldout_users users of the pool's held-out slice",
+             "metric": "avg macro-F1 of the chosen checkpoint's answers against the held-out users' own quasi "
+                       "ground truth: the full recipe's vote, at the profile's values, over the SFT student's "
+                       "rollouts and the stage-1 pseudo-labels (03) of the first rl_heldout_users users of the "
+                       "pool's held-out slice (rl_runs.heldout_reference)",
              "rule": "the first listed within one bootstrap standard error of the best"}
+"""RL's label-free criterion. RL trains the student towards the quasi ground truth, so it is judged
+by how well it repeats the same target on users it never trained on, as SFT is judged by how well
+it repeats its own target (the pseudo-labels) on them. Agreement with the stage-1 labels alone would
+judge RL by SFT's target and count every move towards the vote as a loss. The reference is built
+once, from the profile's values, and is the same for every trial and variant."""
 
 
 def prepare(profile: str, p: Mapping) -> dict:
@@ -43,9 +51,11 @@ def prepare(profile: str, p: Mapping) -> dict:
     pool records by id, stage-1 pseudo-labels (``pseudo_labels/pool.jsonl``), the rule their rollouts
     vote by (``rule``: ``rules.load(...).rollout_rule()``), the RL users
     (``train_ids``: the pool's RL part) and the held-out users answering for every choice
-    (``heldout_ids``), their chat prompts, the SFT student 04 chose, the rollouts (sampled
-    once, cached under ``runs/<p>/rl/`` on the student and ``ROLLOUT_KEYS``), and the test users'
-    prompts (``test``: ``sft.user_prompts``; evaluation reads them, nothing here does)."""
+    (``heldout_ids``), their chat prompts, the SFT student 04 chose, its rollouts on the RL users
+    (``rollouts``) and on the held-out users (``heldout_rollouts``; each sampled once, cached under
+    ``runs/<p>/rl/`` on the student and ``ROLLOUT_KEYS``), the reference every choice is scored
+    against (``reference``: ``heldout_reference``), and the test users' prompts (``test``:
+    ``sft.user_prompts``; evaluation reads them, nothing here does)."""
     student.use_threads(p["torch_threads"])
     taxonomy = load_taxonomy(p.get("taxonomy_file"))
     pool = {r["user_id"]: r for r in records.read_records(paths.records_path(profile, "pool"))}
@@ -58,16 +68,32 @@ def prepare(profile: str, p: Mapping) -> dict:
     sft_path, sft_step = choices.chosen_student(profile)
     key = derive_seed(p["seed"], choices.chosen_student_key(profile), [(k, p.get(k)) for k in ROLLOUT_KEYS]) % 16**12
 
-    def sample():
-        model, tok = student.load_student(sft_path, p["student_dtype"])
-        return rl.sample_rollouts(model, tok, {u: messages[u] for u in train_ids}, p["rl_rollouts"],
-                                  p["rl_rollout_temperature"], p["seed"], p["gen_batch_size"],
-                                  p["gen_max_new_tokens"], taxonomy)
+    def sampler(ids):
+        def sample():
+            model, tok = student.load_student(sft_path, p["student_dtype"])
+            return rl.sample_rollouts(model, tok, {u: messages[u] for u in ids}, p["rl_rollouts"],
+                                      p["rl_rollout_temperature"], p["seed"], p["gen_batch_size"],
+                                      p["gen_max_new_tokens"], taxonomy)
+        return sample
 
-    rollouts = rl.cached_rollouts(paths.rl_dir(profile), f"{key:012x}", sample)
+    rollouts = rl.cached_rollouts(paths.rl_dir(profile), f"{key:012x}", sampler(train_ids))
+    heldout_rollouts = rl.cached_rollouts(paths.rl_dir(profile), f"heldout-{key:012x}", sampler(heldout_ids))
     test = sft.user_prompts(records.read_records(paths.records_path(profile, "test")), taxonomy, p)
     return {"taxonomy": taxonomy, "pool": pool, "stage1": stage1, "rule": rule, "train_ids": train_ids, "heldout_ids": heldout_ids,
-            "messages": messages, "sft_path": sft_path, "sft_step": sft_step, "rollouts": rollouts, "test": test}
+            "messages": messages, "sft_path": sft_path, "sft_step": sft_step, "rollouts": rollouts,
+            "heldout_rollouts": heldout_rollouts, "reference": heldout_reference(p, heldout_rollouts, stage1, rule),
+            "test": test}
+
+
+def heldout_reference(p: Mapping, heldout_rollouts, stage1: Sequence[Mapping], rule) -> list[dict]:
+    """What every RL choice is scored against (``CRITERION``): the held-out users' quasi ground
+    truth, voted exactly as the full recipe (the first of ``rl_variants``) votes its training users'
+    (``rl.variant_votes`` at the profile's ``rl_stage1_votes`` and rule), from the SFT student's rollouts
+    on those users, as pseudo-label records (``voting.pseudo_label_records``, what
+    ``splits.agreement`` reads). Its band plays no part: every held-out user answers."""
+    full = rl.variant(p["rl_variants"][0])
+    quasi, _ = rl.variant_votes(full, heldout_rollouts, stage1, p["rl_stage1_votes"], *p["rl_band"], weighted=rule)
+    return voting.pseudo_label_records(quasi)
 
 
 def variant_votes(p: Mapping, prep: Mapping, names: Sequence[str]) -> dict[str, tuple]:
@@ -114,7 +140,7 @@ def repeats(p: Mapping, name: str) -> int:
 def run(profile: str, p: Mapping, prep: Mapping, name: str, quasi, band, *, k: int = 0, folder: str | None = None) -> dict:
     """Train variant ``name`` (repeat ``k``, ``run_seed``) on its rows under ``runs/<p>/rl/<folder>``
     (default ``run_name``), or reuse it, and choose its checkpoint on the held-out slice
-    (``choices.checkpoint_agreement`` with the stage-1 pseudo-labels; answers cached as
+    (``choices.checkpoint_agreement`` with ``prep["reference"]``, ``CRITERION``; answers cached as
     ``predictions/heldout_rl_<folder>_<step>``, a ``/`` of ``folder`` written ``_``).
     The random-reward control's coin is set to the mean match reward of its own quasi labels and
     band, which are the full recipe's (``rl.match_reward_mean`` over the rollouts of the users it
@@ -129,12 +155,23 @@ def run(profile: str, p: Mapping, prep: Mapping, name: str, quasi, band, *, k: i
                         paths.rl_dir(profile) / folder, seed=seed, **grpo_kwargs(p))
     ids = prep["heldout_ids"]
     scores = choices.checkpoint_agreement(profile, p, out, p["rl_steps"], ids, [prep["messages"][u] for u in ids],
-                                          prep["taxonomy"], f"heldout_rl_{folder.replace('/', '_')}", prep["stage1"],
+                                          prep["taxonomy"], f"heldout_rl_{folder.replace('/', '_')}", prep["reference"],
                                           seed=p["seed"])
     step = choices.choose(scores)
     path = rl.checkpoints(paths.rl_dir(profile) / folder, final_step=p["rl_steps"])[step]
     return {"run": out, "variant": v.name, "rows": len(rows), "reward_p": reward_p,
             "curves": rl.reward_curves(out["log_history"]), "heldout": scores, "chosen_step": step, "path": str(path)}
+
+
+def sft_heldout(profile: str, p: Mapping, prep: Mapping) -> dict:
+    """The criterion (``CRITERION``, with its bootstrap ``f1_se``) for the SFT student RL starts
+    from: the level every run's held-out score is read against (answers cached as
+    ``predictions/heldout_rl_sft``). Not a candidate: a run's checkpoint is chosen among its own."""
+    ids = prep["heldout_ids"]
+    pred = student.cached_predict(profile, "heldout_rl_sft", prep["sft_path"], ids, [prep["messages"][u] for u in ids],
+                                  prep["taxonomy"], **student.generation(p))
+    return splits.agreement(pred, prep["reference"], {a.name: list(a.labels) for a in prep["taxonomy"]}, n_boot=200,
+                            seed=p["seed"])
 
 
 def run_all(profile: str, p: Mapping, prep: Mapping, quasi: Mapping, band: Mapping) -> dict[str, dict]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from confprofile import choices, reproduce
+from confprofile import choices, reproduce, rl_runs
 from confprofile.evaluation import analysis
 from confprofile.evaluation.intervals import with_interval
 
@@ -226,6 +226,9 @@ def check_05(root: Path) -> None:
         assert r["table"][f"rl_{name}"]["n_users"] == p["n_test"]
         assert r["curves"][name]["step"][-1] == p["rl_steps"]
         assert r["chosen_step"][name] in {int(s) for s in r["heldout_agreement"][name]}
+    # every held-out score, the SFT student's too, is against the held-out users' quasi labels
+    assert r["heldout_criterion"] == rl_runs.CRITERION and r["heldout_agreement_sft"]["n_pairs"] > 0
+    assert 0.0 <= r["heldout_agreement_sft"]["f1"] <= 1.0
     for name in ("05_band", "05_training"):
         figure(root, name)
 
@@ -450,7 +453,7 @@ def test_rl_training_path_and_trials_choose_without_opening_gold(smoke_root, mon
     """05's training path (rollouts, votes and bands, GRPO for every variant, the held-out
     checkpoint choice) and the RL trials run with every open() of a gold file failing; the
     trials record their split, metric, value and standard error."""
-    from confprofile import choices, rl_runs
+    from confprofile import choices, rl_runs, splits, student
 
     monkeypatch.setenv("CONFPROFILE_ROOT", str(smoke_root))
     request.getfixturevalue("no_gold_reads")
@@ -462,9 +465,14 @@ def test_rl_training_path_and_trials_choose_without_opening_gold(smoke_root, mon
     assert set(r["chosen"]) == set(p["rl_trials"])
     prep = rl_runs.prepare("smoke", p)
     votes = rl_runs.variant_votes(p, prep, p["rl_variants"])
+    assert {r["user_id"] for r in prep["reference"]} == set(prep["heldout_ids"])  # the held-out users' quasi labels
+    labels = {a.name: list(a.labels) for a in prep["taxonomy"]}
     for name in p["rl_variants"]:  # trained afresh under the lock, beside the notebook's runs
         out = rl_runs.run("smoke", p, prep, name, *votes[name], folder=f"locked/{name}")
         assert not out["run"]["reused"] and out["chosen_step"] in out["heldout"], name
+        for step, score in out["heldout"].items():  # scored against the reference, not the stage-1 labels
+            pred = student.load_predictions("smoke", f"heldout_rl_locked_{name}_{step}")
+            assert score["f1"] == pytest.approx(splits.agreement(pred, prep["reference"], labels)["f1"]), (name, step)
 
 
 @pytest.mark.slow

@@ -52,6 +52,33 @@ def test_ttrl_votes_from_rollouts_alone_and_the_full_recipe_with_stage1():
     assert len(rows) == 1  # no band: every user is kept whatever its consensus
 
 
+def test_rl_choices_are_scored_against_the_heldout_users_own_quasi_ground_truth():
+    """The reference RL's checkpoints and trials are scored against: the full recipe's vote over
+    the held-out users' rollouts and stage-1 labels, every held-out user (the band plays no part),
+    not the stage-1 labels alone; the agreement counts those users' pairs (a hand count)."""
+    from confprofile import rl_runs, splits
+
+    held = rl.rollout_table(["h1", "h2"], [[_answer(gender=("male", 0.9)), _answer(gender=("male", 0.8)),
+                                            _answer(gender=("female", 0.3))],
+                                           [_answer(gender=("female", 0.9))] * 3], TAX)
+    s1 = [{"user_id": u, "attributes": {"gender": {"label": "female", "confidence": 0.9, "kept": True}}}
+          for u in ("h1", "h2", "r1")]  # r1: an RL user, no held-out rollouts
+    p = {"rl_variants": ["conf_profile", "ttrl"], "rl_stage1_votes": 1.0, "rl_band": [0.5, 0.97]}
+    ref = rl_runs.heldout_reference(p, held, s1, rules.WEIGHTED)
+    gender = {r["user_id"]: r["attributes"]["gender"]["label"] for r in ref}
+    assert gender == {"h1": "male", "h2": "female"}  # h1: 1.7 for male, 0.3 + the stage-1 vote for female
+    band = rl.variant_votes(rl.variant("conf_profile"), held, s1, 1.0, 0.5, 0.97, rules.WEIGHTED)[1]
+    assert not (band["status"] == "kept").any()  # outside the band (one attribute answered), answering all the same
+    p3 = {**p, "rl_stage1_votes": 3.0}  # worth three rollouts, the stage-1 label outvotes h1's rollouts
+    assert {r["user_id"]: r["attributes"]["gender"]["label"] for r in rl_runs.heldout_reference(p3, held, s1, rules.WEIGHTED)} == \
+        {"h1": "female", "h2": "female"}
+    import pandas as pd
+    pred = pd.DataFrame({"user_id": ["h1", "h2"], "attribute": ["gender"] * 2, "label": ["male", "male"]})
+    got = splits.agreement(pred, ref, {a.name: list(a.labels) for a in TAX})
+    assert got["n_pairs"] == 2 and got["agreement"] == 0.5  # h1 right, h2 wrong; r1 and unanswered pairs not counted
+    assert "quasi ground truth" in rl_runs.CRITERION["metric"]
+
+
 def test_difficulty_band_drops_unanimous_and_split_users():
     unanimous = [_answer(gender=("male", 0.9))] * 4
     split = [_answer(gender=("male", 0.5)), _answer(gender=("female", 0.5)), "x", "y"]
