@@ -52,10 +52,10 @@ def prepare(profile: str, p: Mapping) -> dict:
     vote by (``rule``: ``rules.load(...).rollout_rule()``), the RL users
     (``train_ids``: the pool's RL part) and the held-out users answering for every choice
     (``heldout_ids``), their chat prompts, the SFT student 04 chose, its rollouts on the RL users
-    (``rollouts``) and on the held-out users (``heldout_rollouts``; each sampled once, cached under
-    ``runs/<p>/rl/`` on the student and ``ROLLOUT_KEYS``), the reference every choice is scored
-    against (``reference``: ``heldout_reference``), and the test users' prompts (``test``:
-    ``sft.user_prompts``; evaluation reads them, nothing here does)."""
+    (``rollouts``), the reference every choice is scored against (``reference``:
+    ``heldout_reference`` of its rollouts on the held-out users; both sets of rollouts sampled once,
+    cached under ``runs/<p>/rl/`` on the student and ``ROLLOUT_KEYS``), and the test users' prompts
+    (``test``: ``sft.user_prompts``; evaluation reads them, nothing here does)."""
     student.use_threads(p["torch_threads"])
     taxonomy = load_taxonomy(p.get("taxonomy_file"))
     pool = {r["user_id"]: r for r in records.read_records(paths.records_path(profile, "pool"))}
@@ -68,21 +68,18 @@ def prepare(profile: str, p: Mapping) -> dict:
     sft_path, sft_step = choices.chosen_student(profile)
     key = derive_seed(p["seed"], choices.chosen_student_key(profile), [(k, p.get(k)) for k in ROLLOUT_KEYS]) % 16**12
 
-    def sampler(ids):
-        def sample():
-            model, tok = student.load_student(sft_path, p["student_dtype"])
-            return rl.sample_rollouts(model, tok, {u: messages[u] for u in ids}, p["rl_rollouts"],
-                                      p["rl_rollout_temperature"], p["seed"], p["gen_batch_size"],
-                                      p["gen_max_new_tokens"], taxonomy)
-        return sample
+    def sample(ids):
+        model, tok = student.load_student(sft_path, p["student_dtype"])
+        return rl.sample_rollouts(model, tok, {u: messages[u] for u in ids}, p["rl_rollouts"],
+                                  p["rl_rollout_temperature"], p["seed"], p["gen_batch_size"],
+                                  p["gen_max_new_tokens"], taxonomy)
 
-    rollouts = rl.cached_rollouts(paths.rl_dir(profile), f"{key:012x}", sampler(train_ids))
-    heldout_rollouts = rl.cached_rollouts(paths.rl_dir(profile), f"heldout-{key:012x}", sampler(heldout_ids))
+    rollouts = rl.cached_rollouts(paths.rl_dir(profile), f"{key:012x}", lambda: sample(train_ids))
+    heldout_rollouts = rl.cached_rollouts(paths.rl_dir(profile), f"heldout-{key:012x}", lambda: sample(heldout_ids))
     test = sft.user_prompts(records.read_records(paths.records_path(profile, "test")), taxonomy, p)
     return {"taxonomy": taxonomy, "pool": pool, "stage1": stage1, "rule": rule, "train_ids": train_ids, "heldout_ids": heldout_ids,
             "messages": messages, "sft_path": sft_path, "sft_step": sft_step, "rollouts": rollouts,
-            "heldout_rollouts": heldout_rollouts, "reference": heldout_reference(p, heldout_rollouts, stage1, rule),
-            "test": test}
+            "reference": heldout_reference(p, heldout_rollouts, stage1, rule), "test": test}
 
 
 def heldout_reference(p: Mapping, heldout_rollouts, stage1: Sequence[Mapping], rule) -> list[dict]:
